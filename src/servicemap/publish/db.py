@@ -1,0 +1,50 @@
+"""One engine per database URL, set up the same way for every caller."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+DEFAULT_URL = "sqlite:///var/servicemap.db"
+
+
+class UnsupportedDatabase(ValueError):
+    """A URL for a database the directory does not run on."""
+
+
+def backend(url: str) -> str:
+    """'sqlite' or 'postgresql': search and publish pick their SQL by it."""
+    name = make_url(url).get_backend_name()
+    if name not in ("sqlite", "postgresql"):
+        raise UnsupportedDatabase(f"{url!r}: the directory runs on sqlite or postgresql, not {name!r}")
+    return name
+
+
+@lru_cache(maxsize=16)
+def engine_for(url: str) -> Engine:
+    """An engine for `url`; SQLite in WAL mode so that readers keep reading during a publish."""
+    if backend(url) == "postgresql":
+        return create_engine(url, pool_pre_ping=True)
+    database = make_url(url).database
+    if database and database != ":memory:":
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _configure(dbapi_connection, _record) -> None:
+        # SQLAlchemy, not the sqlite3 module, decides where transactions begin, so a publish
+        # is one transaction including the FTS5 writes.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(connection) -> None:
+        connection.exec_driver_sql("BEGIN")
+
+    return engine

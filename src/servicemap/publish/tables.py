@@ -1,0 +1,297 @@
+"""The published directory's tables, named after the Open Referral HSDS 3.0 objects.
+
+Every row carries the `directory_version_id` of the publish that wrote it: a version is a
+complete copy of the directory, so a reader filters on the current version and never sees a
+mix, and the previous version stays whole for a rollback. Columns that HSDS does not have
+(municipality, inactive_since, ...) are extensions a Dutch directory needs. All tables live
+in this one module so that Alembic can target `DIRECTORY_TABLES`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Engine, Index, Table, TypeDecorator, text
+from sqlmodel import Field, SQLModel
+
+from servicemap.publish.search_index import create_search_index
+
+SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
+_NAMESPACE = uuid.UUID("5b0c8b2e-7f59-4c0e-9a43-2f6d1c0e8a11")
+
+
+def stable_id(kind: str, *parts: object) -> str:
+    """A uuid5 from an object's content, so an unchanged organisation keeps its id across runs."""
+    key = "\x1f".join([kind, *("" if p is None else str(p) for p in parts)])
+    return str(uuid.uuid5(_NAMESPACE, key))
+
+
+class UTCDateTime(TypeDecorator):
+    """A moment in UTC on both backends: SQLite would otherwise drop the offset, and a naive
+    value from a stage is taken to be UTC already."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _version() -> Any:
+    return Field(primary_key=True, max_length=36)
+
+
+class DirectoryVersion(SQLModel, table=True):
+    __tablename__ = "directory_version"
+    __table_args__ = (
+        # At most one current version, whatever a concurrent publish or rollback does.
+        Index(
+            "directory_version_one_current",
+            "is_current",
+            unique=True,
+            sqlite_where=text("is_current"),
+            postgresql_where=text("is_current"),
+        ),
+    )
+
+    id: str = Field(primary_key=True, max_length=36)
+    seq: int = Field(index=True, unique=True)
+    published_at: datetime = Field(sa_type=UTCDateTime)
+    run_id: str
+    services: int
+    inactive_services: int
+    organizations: int
+    source_records: int
+    rejected: int
+    is_current: bool = False
+
+
+class Organization(SQLModel, table=True):
+    __tablename__ = "organization"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    name: str
+    description: str = ""
+    website: str | None = None
+
+
+class Service(SQLModel, table=True):
+    __tablename__ = "service"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('active', 'inactive', 'defunct', 'temporarily closed')", name="service_status"
+        ),
+        CheckConstraint("length(name) > 0", name="service_name_not_empty"),
+    )
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    organization_id: str | None = Field(default=None, max_length=36)
+    name: str
+    description: str | None = None
+    url: str | None = None
+    email: str | None = None
+    status: str = "active"
+    eligibility_description: str | None = None
+    assured_date: str | None = None
+    last_modified: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Extensions beside HSDS: what search filters on and what a round trip needs.
+    inactive_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    municipality: str | None = Field(default=None, index=True)
+    language: str | None = None
+    emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    field_lineage: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class Location(SQLModel, table=True):
+    __tablename__ = "location"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    location_type: str = "physical"
+    organization_id: str | None = Field(default=None, max_length=36)
+    name: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+
+class ServiceAtLocation(SQLModel, table=True):
+    __tablename__ = "service_at_location"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    service_id: str = Field(max_length=36, index=True)
+    location_id: str = Field(max_length=36)
+
+
+class Address(SQLModel, table=True):
+    __tablename__ = "address"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    location_id: str = Field(max_length=36, index=True)
+    address_1: str = ""
+    city: str = ""
+    postal_code: str = ""
+    state_province: str = ""
+    country: str = "NL"
+    address_type: str = "physical"
+    # The parts of address_1, kept so the record reads back as it was published.
+    street: str | None = None
+    house_number: str | None = None
+    addition: str | None = None
+    municipality: str | None = None
+
+
+class Phone(SQLModel, table=True):
+    __tablename__ = "phone"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    service_id: str = Field(max_length=36, index=True)
+    number: str
+    extension: str | None = None
+    type: str | None = None
+    description: str | None = None
+    position: int = 0
+
+
+class Schedule(SQLModel, table=True):
+    __tablename__ = "schedule"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    service_id: str = Field(max_length=36, index=True)
+    freq: str | None = None
+    byday: str | None = None
+    opens_at: str | None = None
+    closes_at: str | None = None
+    notes: str | None = None
+    position: int = 0
+
+
+class Taxonomy(SQLModel, table=True):
+    __tablename__ = "taxonomy"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    name: str
+    description: str = ""
+
+
+class TaxonomyTerm(SQLModel, table=True):
+    __tablename__ = "taxonomy_term"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    code: str
+    name: str
+    description: str = ""
+    taxonomy_id: str = Field(max_length=36)
+    taxonomy: str
+
+
+class Attribute(SQLModel, table=True):
+    __tablename__ = "attribute"
+
+    directory_version_id: str = _version()
+    id: str = Field(primary_key=True, max_length=36)
+    link_id: str = Field(max_length=36, index=True)
+    link_type: str
+    link_entity: str = "service"
+    taxonomy_term_id: str = Field(max_length=36)
+    value: str | None = None
+    label: str | None = None
+
+
+class ServiceDomain(SQLModel, table=True):
+    __tablename__ = "service_domain"
+
+    directory_version_id: str = _version()
+    service_id: str = Field(primary_key=True, max_length=36)
+    domain: str = Field(primary_key=True)
+    confidence: float
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class ServiceFacet(SQLModel, table=True):
+    __tablename__ = "service_facet"
+
+    directory_version_id: str = _version()
+    service_id: str = Field(primary_key=True, max_length=36)
+    taxonomy: str = Field(primary_key=True)
+    term: str = Field(primary_key=True)
+    confidence: float
+    evidence: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+class SourceRecord(SQLModel, table=True):
+    __tablename__ = "source_record"
+
+    directory_version_id: str = _version()
+    service_id: str = Field(primary_key=True, max_length=36)
+    record_id: str = Field(primary_key=True)
+    source_id: str
+    url: str
+    fetched_at: datetime = Field(sa_type=UTCDateTime)
+
+
+class RejectedRecord(SQLModel, table=True):
+    __tablename__ = "rejected_record"
+
+    directory_version_id: str = _version()
+    position: int = Field(primary_key=True)
+    record_id: str
+    source_id: str
+    url: str
+    stage: str
+    reason: str
+    raw: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+
+
+class SynonymGroup(SQLModel, table=True):
+    """Words a search treats as one, as the classifier's taxonomy gave them at publish time."""
+
+    __tablename__ = "synonym_group"
+
+    directory_version_id: str = _version()
+    position: int = Field(primary_key=True)
+    words: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+
+
+# Tables whose rows belong to one directory version, in the order a publish writes them.
+VERSIONED_TABLES: list[type[SQLModel]] = [
+    Organization,
+    Service,
+    Location,
+    ServiceAtLocation,
+    Address,
+    Phone,
+    Schedule,
+    Taxonomy,
+    TaxonomyTerm,
+    Attribute,
+    ServiceDomain,
+    ServiceFacet,
+    SourceRecord,
+    RejectedRecord,
+    SynonymGroup,
+]
+DIRECTORY_TABLES: list[Table] = [DirectoryVersion.__table__, *(t.__table__ for t in VERSIONED_TABLES)]
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the directory tables and the backend's search index where they are missing."""
+    SQLModel.metadata.create_all(engine, tables=DIRECTORY_TABLES)
+    create_search_index(engine)

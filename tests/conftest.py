@@ -1,0 +1,227 @@
+"""Shared fixtures: a directory database on SQLite and PostgreSQL, and a few realistic,
+fictional Dutch services (the municipalities Brederwijk and Lindeloo do not exist)."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+
+import psycopg
+import pytest
+from sqlmodel import SQLModel
+
+from servicemap.publish import DIRECTORY_TABLES, create_schema, engine_for, publish_directory
+from servicemap.publish.search_index import SEARCH_TABLE
+from servicemap.records import Address, ClassifiedService, Label, Phone, ScheduleRow, SourceRef
+
+POSTGRES_TEST_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+FETCHED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+
+DOMAIN_LABELS = {
+    "finances": "Financiën",
+    "housing": "Wonen",
+    "family_and_caregiving": "Gezin, relaties en mantelzorg",
+    "social_participation": "Meedoen en sociaal netwerk",
+    "daily_living": "Dagelijks leven en zelfredzaamheid",
+    "legal_and_safety": "Recht en veiligheid",
+}
+AUDIENCE_LABELS = {"adults": "Volwassenen", "caregivers": "Mantelzorgers", "elderly": "Ouderen"}
+
+
+def service_id(name: str) -> str:
+    """The id the dedup stage would have given: a UUID, stable for a name in these tests."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"https://test.servicemap.nl/{name}"))
+
+
+def build_service(
+    name: str,
+    organization: str,
+    municipality: str,
+    description: str,
+    domains: list[str],
+    audiences: list[str] = (),
+    *,
+    street: str = "Kerkstraat",
+    house_number: str = "1",
+    postcode: str = "9999 AA",
+    phone: str = "+31300000100",
+    source_id: str | None = None,
+) -> ClassifiedService:
+    source = source_id or f"{municipality.lower()}-sociaal"
+    slug = name.lower().replace(" ", "-")
+    page = f"https://www.{municipality.lower()}.example.nl/{slug}"
+    return ClassifiedService(
+        id=service_id(name),
+        name=name,
+        organization=organization,
+        description=description,
+        address=Address(
+            street=street,
+            house_number=house_number,
+            postcode=postcode,
+            city=municipality,
+            municipality=municipality,
+        ),
+        phones=[Phone(number=phone, kind="voice", label="Algemeen")],
+        emails=[f"info@{municipality.lower()}.example.nl"],
+        website=page,
+        schedules=[
+            ScheduleRow(weekday="MO", opens_at="09:00", closes_at="12:00"),
+            ScheduleRow(note="Op afspraak ook 's avonds"),
+        ],
+        municipality=municipality,
+        language="nl",
+        categories=["Zorg en ondersteuning"],
+        members=[SourceRef(record_id=f"{source}:{slug}", source_id=source, url=page, fetched_at=FETCHED_AT)],
+        labels=[
+            Label(
+                taxonomy="life_domain",
+                term=d,
+                term_label=DOMAIN_LABELS[d],
+                confidence=0.9,
+                evidence=[f"categorie: {DOMAIN_LABELS[d]}"],
+            )
+            for d in domains
+        ]
+        + [
+            Label(
+                taxonomy="audience",
+                term=a,
+                term_label=AUDIENCE_LABELS[a],
+                confidence=0.8,
+                evidence=["voor wie"],
+            )
+            for a in audiences
+        ],
+    )
+
+
+def demo_service_list() -> list[ClassifiedService]:
+    return [
+        build_service(
+            "Schuldhulpverlening",
+            "Gemeente Brederwijk",
+            "Brederwijk",
+            "Heeft u geldzorgen of schulden? Een consulent zoekt samen met u naar een oplossing "
+            "en maakt afspraken met schuldeisers.",
+            ["finances"],
+            ["adults"],
+            phone="+31300000101",
+        ),
+        build_service(
+            "Thuisadministratie",
+            "Stichting Geldwijs Brederwijk",
+            "Brederwijk",
+            "Een vrijwillige budgetcoach helpt u thuis met post en rekeningen, ook na schuldhulp "
+            "of een traject bij de kredietbank.",
+            ["finances", "daily_living"],
+            ["adults", "elderly"],
+            street="Molenweg",
+            house_number="14",
+            phone="+31300000102",
+        ),
+        build_service(
+            "Steunpunt Mantelzorg",
+            "Welzijn Lindeloo",
+            "Lindeloo",
+            "Informatie, advies en respijtzorg voor mantelzorgers die zorgen voor een naaste.",
+            ["family_and_caregiving"],
+            ["caregivers"],
+            street="Dorpsplein",
+            house_number="3",
+            postcode="9998 BB",
+            phone="+31300000103",
+        ),
+        build_service(
+            "Maatjesproject Samen Op Pad",
+            "Welzijn Lindeloo",
+            "Lindeloo",
+            "Voelt u zich eenzaam? Een vrijwilliger komt wekelijks op bezoek of gaat met u wandelen.",
+            ["social_participation"],
+            ["elderly"],
+            street="Dorpsplein",
+            house_number="3",
+            postcode="9998 BB",
+            phone="+31300000104",
+        ),
+        build_service(
+            "Wijkteam Brederwijk-Noord",
+            "Gemeente Brederwijk",
+            "Brederwijk",
+            "Het wijkteam helpt bij vragen over zorg, wonen, opvoeding en geld.",
+            ["daily_living", "housing"],
+            ["adults"],
+            street="Stationsstraat",
+            house_number="40",
+            phone="+31300000105",
+        ),
+        build_service(
+            "Juridisch Spreekuur",
+            "Sociaal Raadslieden Lindeloo",
+            "Lindeloo",
+            "Gratis advies over huur, uitkeringen, boetes en brieven van instanties.",
+            ["legal_and_safety"],
+            ["adults"],
+            street="Dorpsplein",
+            house_number="5",
+            postcode="9998 BB",
+            phone="+31300000106",
+        ),
+    ]
+
+
+@pytest.fixture
+def demo_services() -> list[ClassifiedService]:
+    return demo_service_list()
+
+
+@pytest.fixture
+def make_service() -> Callable[..., ClassifiedService]:
+    return build_service
+
+
+def _postgres_answers() -> bool:
+    try:
+        psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", connect_timeout=2).close()
+    except psycopg.OperationalError:
+        return False
+    return True
+
+
+def _drop_directory(url: str) -> None:
+    engine = engine_for(url)
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"DROP TABLE IF EXISTS {SEARCH_TABLE}")
+    SQLModel.metadata.drop_all(engine, tables=DIRECTORY_TABLES)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path) -> Iterator[str]:
+    """An empty directory database: SQLite in tmp_path, and PostgreSQL when it answers
+    (under CI=true a silent PostgreSQL fails the test rather than skipping it)."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'directory.db'}"
+        create_schema(engine_for(url))
+        yield url
+        engine_for(url).dispose()
+        return
+    if not _postgres_answers():
+        message = f"PostgreSQL does not answer at {POSTGRES_TEST_URL} (start it with services-up)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    _drop_directory(POSTGRES_TEST_URL)
+    create_schema(engine_for(POSTGRES_TEST_URL))
+    yield POSTGRES_TEST_URL
+    _drop_directory(POSTGRES_TEST_URL)
+
+
+@pytest.fixture
+def published_db(db_url: str, demo_services: list[ClassifiedService]) -> str:
+    """A database with the demo services published as its current version."""
+    publish_directory(
+        db_url, demo_services, [], run_id="demo-run-1", synonyms=[["eenzaam", "eenzaamheid", "alleen"]]
+    )
+    return db_url

@@ -1,0 +1,211 @@
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import text
+
+from servicemap.publish import (
+    PublishError,
+    RollbackError,
+    ServiceNotFound,
+    current_version,
+    engine_for,
+    list_versions,
+    previous_membership,
+    publish_directory,
+    read_service,
+    read_services,
+    rollback,
+)
+from servicemap.records import ClassifiedService, Rejection
+from servicemap.search import search
+
+SECOND_RUN = datetime(2026, 3, 9, 4, 0, tzinfo=UTC)
+THIRD_RUN = datetime(2026, 3, 16, 4, 0, tzinfo=UTC)
+
+
+def as_published(service: ClassifiedService) -> dict:
+    """The golden-record fields, labels in a fixed order, for comparing a round trip."""
+    data = ClassifiedService.model_validate(service.model_dump(include=set(ClassifiedService.model_fields)))
+    data.labels.sort(key=lambda label: (label.taxonomy, label.term))
+    return data.model_dump()
+
+
+def by_name(services) -> dict:
+    return {s.name: s for s in services}
+
+
+def test_publish_then_read_back_gives_the_services_as_published(db_url, demo_services):
+    version = publish_directory(db_url, demo_services, [], run_id="run-1")
+
+    assert version.is_current and version.run_id == "run-1"
+    assert (version.services, version.organizations, version.source_records) == (6, 4, 6)
+    published = by_name(read_services(db_url))
+    assert {name: as_published(s) for name, s in published.items()} == {
+        s.name: as_published(s) for s in demo_services
+    }
+    assert {s.status for s in published.values()} == {"active"}
+    assert current_version(db_url) == version
+
+
+def test_rejections_are_published_with_their_reason(db_url, demo_services):
+    rejection = Rejection(
+        record_id="lindeloo-sociaal:contact",
+        source_id="lindeloo-sociaal",
+        url="https://www.lindeloo.example.nl/contact",
+        stage="validate",
+        reason="no service name",
+        raw={"service_name": None, "phones": ["0300-000000"]},
+    )
+    version = publish_directory(db_url, demo_services, [rejection], run_id="run-1")
+
+    assert version.rejected == 1
+    with engine_for(db_url).connect() as connection:
+        row = connection.execute(
+            text("SELECT record_id, stage, reason, raw FROM rejected_record WHERE directory_version_id = :v"),
+            {"v": version.id},
+        ).one()
+    assert row.record_id == "lindeloo-sociaal:contact"
+    assert (row.stage, row.reason) == ("validate", "no service name")
+    assert "0300-000000" in str(row.raw)
+
+
+def test_second_publish_becomes_current_and_keeps_the_first(db_url, demo_services):
+    first = publish_directory(db_url, demo_services, [], run_id="run-1")
+    renamed = [
+        s.model_copy(update={"name": "Schuldhulp Brederwijk"}) if s.name == "Schuldhulpverlening" else s
+        for s in demo_services
+    ]
+    second = publish_directory(db_url, renamed, [], run_id="run-2", now=SECOND_RUN)
+
+    assert current_version(db_url).id == second.id
+    assert [(v.run_id, v.is_current) for v in list_versions(db_url)] == [("run-2", True), ("run-1", False)]
+    assert "Schuldhulp Brederwijk" in by_name(read_services(db_url))
+    assert "Schuldhulpverlening" in by_name(read_services(db_url, first.id))
+
+
+def test_rollback_makes_the_previous_version_current_for_readers_and_search(db_url, demo_services):
+    first = publish_directory(db_url, demo_services, [], run_id="run-1")
+    renamed = [
+        s.model_copy(update={"name": "Schuldhulp Brederwijk"}) if s.name == "Schuldhulpverlening" else s
+        for s in demo_services
+    ]
+    publish_directory(db_url, renamed, [], run_id="run-2", now=SECOND_RUN)
+
+    restored = rollback(db_url)
+
+    assert restored.id == first.id and current_version(db_url).id == first.id
+    assert "Schuldhulpverlening" in by_name(read_services(db_url))
+    assert search(db_url, "schuldhulp")[0].name == "Schuldhulpverlening"
+
+
+def test_rollback_without_an_older_version_says_so(db_url, demo_services):
+    only = publish_directory(db_url, demo_services, [], run_id="run-1")
+
+    with pytest.raises(RollbackError, match="'run-1'.* is the oldest kept"):
+        rollback(db_url)
+    assert current_version(db_url).id == only.id
+
+
+@pytest.mark.parametrize(
+    "break_run",
+    [
+        pytest.param(
+            lambda services: [*services, services[0].model_copy(update={"name": ""})], id="empty-name"
+        ),
+        pytest.param(lambda services: [*services, services[2].model_copy()], id="duplicate-id"),
+    ],
+)
+def test_failed_publish_leaves_the_last_good_version_current_and_whole(db_url, demo_services, break_run):
+    good = publish_directory(db_url, demo_services, [], run_id="run-1")
+
+    with pytest.raises(
+        PublishError, match="run 'run-2' could not be published.*current version is unchanged"
+    ):
+        publish_directory(db_url, break_run(demo_services), [], run_id="run-2", now=SECOND_RUN)
+
+    assert [v.id for v in list_versions(db_url)] == [good.id]
+    assert current_version(db_url) == good
+    assert {s.name: as_published(s) for s in read_services(db_url)} == {
+        s.name: as_published(s) for s in demo_services
+    }
+    assert [h.name for h in search(db_url, "mantelzorg")] == ["Steunpunt Mantelzorg"]
+
+
+def test_a_missing_service_stays_one_more_version_as_inactive(db_url, demo_services):
+    publish_directory(db_url, demo_services, [], run_id="run-1")
+    without = [s for s in demo_services if s.name != "Juridisch Spreekuur"]
+
+    second = publish_directory(db_url, without, [], run_id="run-2", now=SECOND_RUN)
+
+    assert (second.services, second.inactive_services, second.source_records) == (6, 1, 5)
+    spreekuur = by_name(read_services(db_url))["Juridisch Spreekuur"]
+    assert spreekuur.status == "inactive"
+    assert spreekuur.inactive_since == SECOND_RUN
+    assert spreekuur.phones == demo_services[-1].phones  # still reachable for a professional who looks
+    assert search(db_url, "spreekuur") == []
+    assert [h.status for h in search(db_url, "spreekuur", include_inactive=True)] == ["inactive"]
+
+    publish_directory(db_url, without, [], run_id="run-3", now=THIRD_RUN)
+    assert "Juridisch Spreekuur" not in by_name(read_services(db_url))
+
+
+def test_a_service_that_comes_back_is_active_again(db_url, demo_services):
+    publish_directory(db_url, demo_services, [], run_id="run-1")
+    publish_directory(db_url, demo_services[:-1], [], run_id="run-2", now=SECOND_RUN)
+
+    publish_directory(db_url, demo_services, [], run_id="run-3", now=THIRD_RUN)
+
+    spreekuur = by_name(read_services(db_url))["Juridisch Spreekuur"]
+    assert (spreekuur.status, spreekuur.inactive_since) == ("active", None)
+
+
+def test_versions_beyond_the_kept_number_are_pruned(db_url, demo_services):
+    first = publish_directory(db_url, demo_services, [], run_id="run-1", keep_versions=2)
+    publish_directory(db_url, demo_services, [], run_id="run-2", keep_versions=2, now=SECOND_RUN)
+    publish_directory(db_url, demo_services, [], run_id="run-3", keep_versions=2, now=THIRD_RUN)
+
+    assert [v.run_id for v in list_versions(db_url)] == ["run-3", "run-2"]
+    with engine_for(db_url).connect() as connection:
+        left = connection.execute(
+            text("SELECT count(*) FROM service WHERE directory_version_id = :v"), {"v": first.id}
+        ).scalar()
+    assert left == 0
+
+
+def test_ids_of_unchanged_objects_are_stable_across_runs(db_url, demo_services):
+    first = publish_directory(db_url, demo_services, [], run_id="run-1")
+    second = publish_directory(db_url, list(reversed(demo_services)), [], run_id="run-2", now=SECOND_RUN)
+
+    def ids(version_id):
+        return {
+            s.id: (s.organization_id, s.location_id, s.phone_ids) for s in read_services(db_url, version_id)
+        }
+
+    assert ids(first.id) == ids(second.id)
+    assert {s.id for s in demo_services} == set(ids(second.id))
+
+
+def test_a_service_id_that_is_not_a_uuid_is_refused_before_writing(db_url, demo_services):
+    bad = demo_services[0].model_copy(update={"id": "cluster-17"})
+
+    with pytest.raises(PublishError, match="service 'Schuldhulpverlening': id 'cluster-17' is not a UUID"):
+        publish_directory(db_url, [bad], [], run_id="run-1")
+    assert list_versions(db_url) == []
+
+
+def test_one_service_reads_back_with_its_labels_and_sources(published_db, demo_services):
+    wanted = demo_services[0]
+
+    service = read_service(published_db, wanted.id)
+
+    assert as_published(service) == as_published(wanted)
+    with pytest.raises(ServiceNotFound, match="no service with id 'f00'"):
+        read_service(published_db, "f00")
+
+
+def test_previous_membership_lists_each_services_records_for_stable_ids(db_url, demo_services):
+    assert previous_membership(db_url) == {}
+
+    publish_directory(db_url, demo_services, [], run_id="run-1")
+
+    assert previous_membership(db_url) == {s.id: [m.record_id for m in s.members] for s in demo_services}

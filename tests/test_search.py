@@ -1,0 +1,131 @@
+import pytest
+
+from servicemap.publish import NoDirectoryPublished
+from servicemap.search import InvalidQuery, search
+
+
+def names(hits) -> list[str]:
+    return [h.name for h in hits]
+
+
+def test_a_name_match_ranks_first(published_db):
+    hits = search(published_db, "schuldhulp")
+
+    # 'Thuisadministratie' mentions schuldhulp in its description only.
+    assert names(hits) == ["Schuldhulpverlening", "Thuisadministratie"]
+    assert hits[0].score > hits[1].score
+
+
+def test_a_hit_carries_what_a_professional_needs_to_refer(published_db):
+    [hit] = search(published_db, "mantelzorg")
+
+    assert hit.organization == "Welzijn Lindeloo"
+    assert hit.municipality == "Lindeloo"
+    assert hit.domains == ["family_and_caregiving"]
+    assert hit.phones == ["+31300000103"]
+    assert hit.address == "Dorpsplein 3, 9998 BB Lindeloo"
+    assert hit.website == "https://www.lindeloo.example.nl/steunpunt-mantelzorg"
+    assert hit.snippet.startswith("Informatie, advies en respijtzorg")
+
+
+def test_a_dutch_inflection_finds_the_stem_and_its_compounds(published_db):
+    # 'schulden' -> stem 'schuld', which starts 'Schuldhulpverlening'.
+    assert names(search(published_db, "schulden"))[0] == "Schuldhulpverlening"
+    assert names(search(published_db, "mantelzorgers")) == ["Steunpunt Mantelzorg"]
+
+
+def test_a_typo_is_corrected_to_the_nearest_indexed_word(published_db):
+    assert names(search(published_db, "mantelzrog")) == ["Steunpunt Mantelzorg"]
+    assert names(search(published_db, "schuldhlup")) == ["Schuldhulpverlening", "Thuisadministratie"]
+
+
+def test_a_short_word_is_not_guessed(published_db):
+    # 'borg' is two edits from 'zorg', but four letters are too few to correct safely.
+    assert search(published_db, "borg") == []
+
+
+def test_synonyms_from_the_publish_widen_a_query(published_db):
+    # Only 'eenzaam' is written on the page; the taxonomy says 'alleen' means the same.
+    assert names(search(published_db, "alleen")) == ["Maatjesproject Samen Op Pad"]
+    assert search(published_db, "alleen", synonyms=[]) == []
+    assert names(search(published_db, "eenzaamheid", synonyms=[["eenzaamheid", "eenzaam"]])) == [
+        "Maatjesproject Samen Op Pad"
+    ]
+
+
+def test_filters_by_domain_municipality_and_audience(published_db):
+    assert names(search(published_db, "", domain="finances")) == ["Schuldhulpverlening", "Thuisadministratie"]
+    # 'vrijwillig' is in one service in Lindeloo and one in Brederwijk.
+    assert set(names(search(published_db, "vrijwillig"))) == {
+        "Maatjesproject Samen Op Pad",
+        "Thuisadministratie",
+    }
+    assert names(search(published_db, "vrijwillig", municipality="brederwijk")) == ["Thuisadministratie"]
+    assert names(search(published_db, "", audience="caregivers")) == ["Steunpunt Mantelzorg"]
+    assert names(search(published_db, "zorg", domain="housing", municipality="Brederwijk")) == [
+        "Wijkteam Brederwijk-Noord"
+    ]
+
+
+def test_an_empty_query_with_a_filter_lists_services_by_name(published_db):
+    assert names(search(published_db, "  ", municipality="Lindeloo")) == [
+        "Juridisch Spreekuur",
+        "Maatjesproject Samen Op Pad",
+        "Steunpunt Mantelzorg",
+    ]
+    assert len(search(published_db, "", municipality="Lindeloo", limit=2)) == 2
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        'schuld* OR "',
+        "NEAR(",
+        "NEAR(schuld zorg, 2)",
+        'wonen" AND',
+        "-zorg",
+        "^schuld",
+        "name: zorg",
+        "'; DROP TABLE service; --",
+        "zorg & !wonen | (geld",
+        "schuld:* <-> zorg",
+    ],
+)
+def test_search_syntax_in_a_query_is_searched_as_words(published_db, query):
+    search(published_db, query)
+
+    assert names(search(published_db, "", domain="finances")) == ["Schuldhulpverlening", "Thuisadministratie"]
+
+
+def test_search_operators_do_not_change_what_is_found(published_db):
+    assert names(search(published_db, 'schuld* OR "')) == names(search(published_db, "schuld"))
+
+
+@pytest.mark.parametrize(
+    ("query", "filters", "message"),
+    [
+        ("", {}, "give words to search for, or a domain"),
+        ("?!* ()", {}, "has no words to search for"),
+        ("schuld " * 40, {}, "at most 200 are searched"),
+        (
+            "schuld",
+            {"domain": "money"},
+            "domain 'money' is not a term of the published 'life_domain' taxonomy",
+        ),
+        ("", {"audience": "students"}, "audience 'students' is not a term"),
+        ("schuld", {"limit": 0}, "limit=0: expected 1 to 100"),
+    ],
+)
+def test_a_bad_query_says_what_to_change(published_db, query, filters, message):
+    with pytest.raises(InvalidQuery, match=message):
+        search(published_db, query, **filters)
+
+
+def test_an_unknown_domain_lists_the_known_ones(published_db):
+    with pytest.raises(InvalidQuery, match="'finances'"):
+        search(published_db, "", domain="financien")
+
+
+def test_search_before_any_publish_says_so(db_url):
+    with pytest.raises(NoDirectoryPublished, match="no directory has been published"):
+        search(db_url, "schuld")
