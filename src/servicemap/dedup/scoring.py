@@ -1,0 +1,516 @@
+"""Pair scoring: how much two records look like one service, with the evidence that says so."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+import snowballstemmer
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from rapidfuzz import fuzz, process
+
+from servicemap.records import NormalizedRecord
+
+FeatureName = Literal["name", "upl", "phone", "email", "website", "address", "description"]
+FEATURES: tuple[FeatureName, ...] = ("name", "upl", "phone", "email", "website", "address", "description")
+BlockingRule = Literal["phone", "email", "website", "address", "upl", "name_key", "name_token"]
+Decision = Literal["match", "uncertain", "non_match"]
+DEFAULT_SETTINGS_PATH = Path(__file__).with_name("dedup.yaml")
+
+_WORD = re.compile(r"[^\W_]+")
+_STEMMER = snowballstemmer.stemmer("dutch")
+# Containment compares words of at least this many letters: shorter ones match inside anything.
+_MIN_CONTAINED = 3
+
+
+class DedupSettingsError(ValueError):
+    """`dedup.yaml` has one or more mistakes; the message lists every one."""
+
+    def __init__(self, path: Path | str, problems: list[str]):
+        self.problems = problems
+        listing = "\n".join(f"  - {p}" for p in problems)
+        super().__init__(f"{path}: {len(problems)} problem(s):\n{listing}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FeatureWeight(_Strict):
+    """Points a pair gains when a feature agrees and loses when it disagrees."""
+
+    agree: float = Field(ge=0.0)
+    disagree: float = Field(ge=0.0)
+
+
+class Thresholds(_Strict):
+    match: float
+    uncertain: float
+    name_agrees: float = Field(ge=0.0, le=1.0)
+    name_agrees_with_contact: float = Field(ge=0.0, le=1.0)
+    corroborates: float = Field(ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Thresholds:
+        if self.uncertain > self.match:
+            raise ValueError(f"uncertain ({self.uncertain}) must not be above match ({self.match})")
+        if self.name_agrees_with_contact > self.name_agrees:
+            raise ValueError(
+                f"name_agrees_with_contact ({self.name_agrees_with_contact}) must not be above "
+                f"name_agrees ({self.name_agrees})"
+            )
+        return self
+
+
+class BlockingSettings(_Strict):
+    rules: list[BlockingRule] = Field(min_length=1)
+    max_block_size: int = Field(ge=2)
+    window: int = Field(ge=2)
+    min_token_length: int = Field(ge=1)
+
+
+class DedupSettings(_Strict):
+    """Everything that decides a match, as data: `dedup.yaml`."""
+
+    features: dict[FeatureName, FeatureWeight]
+    thresholds: Thresholds
+    corroborating_features: list[FeatureName] = Field(min_length=1)
+    blocking: BlockingSettings
+    organization_words: frozenset[str]
+    stop_words: frozenset[str]
+    default_trust: float = Field(ge=0.0, le=1.0)
+    shared_contact: float = Field(ge=0.0, le=1.0)
+
+    @field_validator("features")
+    @classmethod
+    def _every_feature_weighted(cls, features: dict[FeatureName, FeatureWeight]) -> dict:
+        missing = [f for f in FEATURES if f not in features]
+        if missing:
+            raise ValueError(f"no weights for {missing} (expected all of {list(FEATURES)})")
+        return features
+
+    @field_validator("corroborating_features")
+    @classmethod
+    def _name_does_not_corroborate(cls, features: list[FeatureName]) -> list[FeatureName]:
+        if "name" in features:
+            raise ValueError("'name' cannot corroborate itself")
+        return features
+
+
+def load_dedup_settings(path: Path | None = None) -> DedupSettings:
+    """Read and check `dedup.yaml` (the packaged one by default); raise `DedupSettingsError`
+    naming every bad field."""
+    path = path or DEFAULT_SETTINGS_PATH
+    try:
+        data = yaml.safe_load(Path(path).read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DedupSettingsError(path, [f"cannot read the file: {exc}"]) from None
+    if not isinstance(data, dict):
+        raise DedupSettingsError(path, ["expected a mapping with 'features', 'thresholds' and 'blocking'"])
+    try:
+        return DedupSettings.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"]) or "file"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown field"
+            elif error["type"] == "literal_error":
+                message = f"{error.get('input')!r} is not one of {error['ctx']['expected']}"
+            problems.append(f"{where}: {message}")
+        raise DedupSettingsError(path, problems) from None
+
+
+@dataclass(frozen=True)
+class RecordFeatures:
+    """One record reduced to the values pairs are compared on, computed once per record."""
+
+    record: NormalizedRecord
+    name_text: str
+    name_stems: tuple[str, ...]
+    organization_stems: frozenset[str]
+    phones: frozenset[str]
+    emails: frozenset[str]
+    website: str | None
+    host: str | None
+    address_key: str | None
+    postcode: str | None
+    description: str | None
+    upl: str | None
+    municipality: str | None
+    # 'phone:…', 'email:…', 'address:…' values one source gives to several of its records.
+    shared: frozenset[str] = frozenset()
+
+
+def _words(text: str | None) -> list[str]:
+    return _WORD.findall(text.lower()) if text else []
+
+
+def place_words(record: NormalizedRecord) -> set[str]:
+    """The words of the record's own municipality, city and street: 'Schuldhulp Brederwijk' is
+    'Schuldhulp' to a reader in Brederwijk, 'Consultatiebureau Vlinderhof' is the one at Vlinderhof."""
+    address = record.address
+    places = [
+        record.municipality,
+        address.city if address else None,
+        address.municipality if address else None,
+        address.street if address else None,
+    ]
+    return {word for place in places for word in _words(place)}
+
+
+@lru_cache(maxsize=65536)
+def _stem(word: str) -> str:
+    return _STEMMER.stemWord(word)
+
+
+def name_stems(text: str | None, dropped: set[str] | frozenset[str]) -> tuple[str, ...]:
+    """Stems of the words that tell one service or organisation from another."""
+    return tuple(_stem(w) for w in _words(text) if w not in dropped)
+
+
+def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures:
+    """Compute the comparison values of one record."""
+    dropped = settings.organization_words | settings.stop_words | place_words(record)
+    stems = name_stems(record.name, dropped) or name_stems(record.name, settings.stop_words)
+    website = host = None
+    if record.website:
+        parts = urlsplit(record.website)
+        host = (parts.hostname or "").removeprefix("www.") or None
+        website = (
+            f"{host}{parts.path.rstrip('/')}{'?' + parts.query if parts.query else ''}" if host else None
+        )
+    address = record.address
+    address_key = postcode = None
+    if address is not None:
+        postcode = address.postcode
+        if address.postcode and address.house_number:
+            address_key = f"{address.postcode}|{address.house_number}|{address.addition or ''}".lower()
+        elif address.street and address.house_number and address.city:
+            address_key = f"{address.street}|{address.house_number}|{address.city}".lower()
+    municipality = record.municipality or (address.municipality if address else None)
+    upl = record.extra.get("upl")
+    return RecordFeatures(
+        record=record,
+        name_text=" ".join(stems) or record.name.lower(),
+        name_stems=stems,
+        organization_stems=frozenset(name_stems(record.organization, dropped)),
+        phones=frozenset(p.number for p in record.phones),
+        emails=frozenset(e.lower() for e in record.emails),
+        website=website,
+        host=host,
+        address_key=address_key,
+        postcode=postcode,
+        description=record.description.lower() if record.description else None,
+        upl=upl.strip().lower() if upl and upl.strip() else None,
+        municipality=municipality.strip().lower() if municipality else None,
+    )
+
+
+class FeatureScore(BaseModel):
+    """One compared feature: how similar (0..1), the points it gave, and what was compared."""
+
+    feature: FeatureName
+    similarity: float
+    points: float
+    detail: str
+
+
+class PairExplanation(BaseModel):
+    """Why two records are, or are not, one service: a reviewer reads this, not the code."""
+
+    a: str
+    b: str
+    score: float
+    decision: Decision
+    features: list[FeatureScore] = Field(default_factory=list)
+    conflicts: list[str] = Field(default_factory=list)
+    reasons: list[str] = Field(default_factory=list)
+
+    def agreeing(self, at_least: float = 0.8) -> list[str]:
+        return [f.feature for f in self.features if f.similarity >= at_least]
+
+    def summary(self) -> str:
+        """'a ~ b: match 9.5 (name 1.00 +4.0, phone 1.00 +3.0)' for logs and metadata tables."""
+        parts = ", ".join(f"{f.feature} {f.similarity:.2f} {f.points:+.1f}" for f in self.features)
+        tail = "; ".join(self.conflicts + self.reasons)
+        return (
+            f"{self.a} ~ {self.b}: {self.decision} {self.score:.1f} ({parts}){' — ' + tail if tail else ''}"
+        )
+
+
+def hard_conflicts(a: RecordFeatures, b: RecordFeatures) -> list[str]:
+    """Facts that make two records two services whatever else agrees; clustering checks them
+    between every member of two clusters before joining them."""
+    conflicts = []
+    if a.upl and b.upl and a.upl != b.upl:
+        conflicts.append(f"different products: UPL {a.upl!r} vs {b.upl!r}")
+    if (a.upl or b.upl) and a.municipality and b.municipality and a.municipality != b.municipality:
+        conflicts.append(
+            f"a municipal product of two municipalities: {a.municipality!r} vs {b.municipality!r}"
+        )
+    if (
+        a.municipality
+        and b.municipality
+        and a.municipality != b.municipality
+        and a.address_key
+        and b.address_key
+        and a.address_key != b.address_key
+    ):
+        places = f"{a.record.address.one_line()!r} vs {b.record.address.one_line()!r}"
+        conflicts.append(f"two places in two municipalities: {places}")
+    if (
+        a.phones
+        and b.phones
+        and not a.phones & b.phones
+        and a.organization_stems
+        and b.organization_stems
+        and not a.organization_stems & b.organization_stems
+    ):
+        conflicts.append(
+            f"different organisations ({a.record.organization!r} vs {b.record.organization!r}) "
+            f"with different phones ({sorted(a.phones)} vs {sorted(b.phones)})"
+        )
+    return conflicts
+
+
+def name_containment(a: tuple[str, ...], b: tuple[str, ...]) -> float:
+    """How far one name's words are found inside the other's, the better direction: Dutch
+    writes 'Hulp bij schulden' as well as 'Schuldhulp'. The mean of the share of the smaller
+    name's letters found and the share of the larger name's letters they cover, so that
+    'Wmo' does not equal 'Wmo-vervoer'.
+
+    >>> name_containment(("hulp", "schul"), ("schuldhulp",))
+    0.95
+    """
+    best = 0.0
+    for small, big in ((a, b), (b, a)):
+        joined = "|".join(big)
+        words = [w for w in small if len(w) >= _MIN_CONTAINED and w in joined]
+        if not words:
+            continue
+        total = sum(len(w) for w in small if len(w) >= _MIN_CONTAINED)
+        found = sum(len(w) for w in words)
+        covered = sum(min(len(other), sum(len(w) for w in words if w in other)) for other in big)
+        best = max(best, (found / total + covered / len(joined.replace("|", ""))) / 2)
+    return best
+
+
+def _contact_keys(item: RecordFeatures) -> list[str]:
+    keys = [f"phone:{p}" for p in item.phones] + [f"email:{e}" for e in item.emails]
+    return keys + ([f"address:{item.address_key}"] if item.address_key else [])
+
+
+def mark_shared_contacts(features: list[RecordFeatures]) -> list[RecordFeatures]:
+    """Mark the phones, emails and addresses that one source gives to several of its records:
+    a source lists a service once, so such a value belongs to an organisation or a building,
+    not to one service, and agreeing on it says little."""
+    per_source = Counter(
+        (item.record.source_id, key) for item in features for key in set(_contact_keys(item))
+    )
+    shared = {key for (_source, key), count in per_source.items() if count > 1}
+    return [
+        replace(item, shared=frozenset(k for k in _contact_keys(item) if k in shared)) for item in features
+    ]
+
+
+def _contact_similarity(
+    kind: str, a: frozenset[str], b: frozenset[str], item: RecordFeatures, s: DedupSettings
+) -> float | None:
+    if not a or not b:
+        return None
+    common = a & b
+    if not common:
+        return 0.0
+    own = [value for value in common if f"{kind}:{value}" not in item.shared]
+    return 1.0 if own else s.shared_contact
+
+
+def _similarities(
+    a: RecordFeatures, b: RecordFeatures, name_ratio: float, description_ratio: float | None, s: DedupSettings
+) -> dict[FeatureName, float]:
+    """Each feature both records have, 0..1; a feature one of them lacks is left out."""
+    name = name_ratio if name_ratio >= 1.0 else max(name_ratio, name_containment(a.name_stems, b.name_stems))
+    found: dict[FeatureName, float | None] = {
+        "name": name,
+        "upl": None if not a.upl or not b.upl else float(a.upl == b.upl),
+        "phone": _contact_similarity("phone", a.phones, b.phones, a, s),
+        "email": _contact_similarity("email", a.emails, b.emails, a, s),
+        "website": None,
+        "address": None,
+        "description": description_ratio,
+    }
+    if a.website and b.website:
+        found["website"] = 1.0 if a.website == b.website else 0.5 if a.host == b.host else 0.0
+    if a.address_key and b.address_key:
+        same_postcode = a.postcode and a.postcode == b.postcode
+        if a.address_key == b.address_key:
+            found["address"] = s.shared_contact if f"address:{a.address_key}" in a.shared else 1.0
+        else:
+            found["address"] = 0.3 if same_postcode else 0.0
+    return {feature: value for feature, value in found.items() if value is not None}
+
+
+def _detail(feature: FeatureName, similarity: float, a: RecordFeatures, b: RecordFeatures) -> str:
+    """What was compared, in words a reviewer can check against the two pages."""
+    if feature == "name":
+        return f"{a.record.name!r} ~ {b.record.name!r} (as {a.name_text!r} ~ {b.name_text!r})"
+    if feature == "description":
+        return "words of the descriptions"
+    if feature in ("phone", "email"):
+        mine, theirs = (a.phones, b.phones) if feature == "phone" else (a.emails, b.emails)
+        if similarity == 1.0:
+            return f"shared {feature}: {', '.join(sorted(mine & theirs))}"
+        if similarity:
+            values = ", ".join(sorted(mine & theirs))
+            return f"shared {feature} {values}, which one source gives several services"
+        return f"no {feature} in common ({', '.join(sorted(mine))} vs {', '.join(sorted(theirs))})"
+    if feature == "upl":
+        return (
+            f"same product (UPL {a.upl!r})" if similarity else f"different products ({a.upl!r} vs {b.upl!r})"
+        )
+    if feature == "website":
+        if similarity == 1.0:
+            return f"same page {a.website}"
+        return (
+            f"same site {a.host}, different pages" if similarity else f"different sites {a.host} vs {b.host}"
+        )
+    if similarity == 1.0:
+        return f"same address {a.record.address.one_line()}"
+    if a.address_key == b.address_key:
+        return f"same address {a.record.address.one_line()}, which one source gives several services"
+    if similarity:
+        return f"same postcode {a.postcode}, different house number"
+    return f"different addresses {a.record.address.one_line()!r} vs {b.record.address.one_line()!r}"
+
+
+def score_pairs(
+    features: list[RecordFeatures],
+    pairs: list[tuple[int, int]],
+    settings: DedupSettings,
+    keep_non_matches: bool = False,
+) -> list[tuple[int, int, PairExplanation]]:
+    """Score and decide every candidate pair, the text similarities in bulk; return the pairs
+    that matched or need review (all of them with `keep_non_matches`), explained."""
+    if not pairs:
+        return []
+    # The mean of a set and a sort ratio: the set ratio alone calls a name equal to any name
+    # that contains its words ('Schuldhulp' and 'Schuldhulp jongeren').
+    names_a = [features[i].name_text for i, _ in pairs]
+    names_b = [features[j].name_text for _, j in pairs]
+    set_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_set_ratio, workers=-1)
+    sort_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_sort_ratio, workers=-1)
+    name_ratio = ((set_ratio + sort_ratio) / 200).tolist()
+    described = [k for k, (i, j) in enumerate(pairs) if features[i].description and features[j].description]
+    description_ratio: dict[int, float] = {}
+    if described:
+        ratios = process.cpdist(
+            [features[pairs[k][0]].description for k in described],
+            [features[pairs[k][1]].description for k in described],
+            scorer=fuzz.token_set_ratio,
+            workers=-1,
+        )
+        description_ratio = dict(zip(described, (ratios / 100).tolist(), strict=True))
+    kept = []
+    for k, (i, j) in enumerate(pairs):
+        a, b = features[i], features[j]
+        similarities = _similarities(a, b, name_ratio[k], description_ratio.get(k), settings)
+        decided = _decide(a, b, similarities, settings)
+        if keep_non_matches or decided[1] != "non_match":
+            kept.append((i, j, _explain(a, b, similarities, *decided, settings)))
+    return kept
+
+
+def _points(similarities: dict[FeatureName, float], s: DedupSettings) -> dict[FeatureName, float]:
+    return {
+        feature: s.features[feature].agree * value - s.features[feature].disagree * (1.0 - value)
+        for feature, value in similarities.items()
+    }
+
+
+def _decide(
+    a: RecordFeatures, b: RecordFeatures, similarities: dict[FeatureName, float], s: DedupSettings
+) -> tuple[float, Decision, list[str], list[str]]:
+    """Score, decision, conflicts and the reasons for the decision."""
+    score = round(sum(_points(similarities, s).values()), 4)
+    conflicts = hard_conflicts(a, b)
+    corroborating = [
+        f for f in s.corroborating_features if similarities.get(f, 0.0) >= s.thresholds.corroborates
+    ]
+    # Names may differ more when two independent contact details agree ('Inburgering' and
+    # 'Inburgeringsroute Brederwijk' with one phone and one email), never down to unrelated names.
+    name_needed = (
+        s.thresholds.name_agrees if len(corroborating) < 2 else s.thresholds.name_agrees_with_contact
+    )
+    name = similarities["name"]
+    if conflicts:
+        return score, "non_match", conflicts, []
+    if name < name_needed:
+        return score, "non_match", conflicts, [f"names disagree ({name:.2f} < {name_needed})"]
+    if score >= s.thresholds.match and corroborating:
+        return score, "match", conflicts, [f"name agrees, corroborated by {', '.join(corroborating)}"]
+    if score >= s.thresholds.uncertain:
+        if not corroborating:
+            return (
+                score,
+                "uncertain",
+                conflicts,
+                [f"name agrees but nothing of {s.corroborating_features} corroborates it"],
+            )
+        return (
+            score,
+            "uncertain",
+            conflicts,
+            [f"score {score:.1f} below the match threshold {s.thresholds.match}"],
+        )
+    return score, "non_match", conflicts, []
+
+
+def _explain(
+    a: RecordFeatures,
+    b: RecordFeatures,
+    similarities: dict[FeatureName, float],
+    score: float,
+    decision: Decision,
+    conflicts: list[str],
+    reasons: list[str],
+    s: DedupSettings,
+) -> PairExplanation:
+    points = _points(similarities, s)
+    ordered = sorted((a.record.record_id, b.record.record_id))
+    return PairExplanation(
+        a=ordered[0],
+        b=ordered[1],
+        score=score,
+        decision=decision,
+        features=[
+            FeatureScore(
+                feature=feature,
+                similarity=round(value, 4),
+                points=points[feature],
+                detail=_detail(feature, value, a, b),
+            )
+            for feature, value in similarities.items()
+        ],
+        conflicts=conflicts,
+        reasons=reasons,
+    )
+
+
+def explain_pair(
+    a: NormalizedRecord, b: NormalizedRecord, settings: DedupSettings | None = None
+) -> PairExplanation:
+    """Score one pair as `deduplicate` would, to answer 'why (not) merged?'. Only these two
+    records show which contact details are shared by several services of one source, so a
+    phone that other records of a source also list counts fully here."""
+    settings = settings or load_dedup_settings()
+    features = mark_shared_contacts([prepare(a, settings), prepare(b, settings)])
+    [(_, _, explanation)] = score_pairs(features, [(0, 1)], settings, keep_non_matches=True)
+    return explanation
