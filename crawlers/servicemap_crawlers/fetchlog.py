@@ -1,0 +1,119 @@
+"""Every fetch, failed fetch and unreadable page as one JSON line, so that a crawl's outcome
+can be read without its log."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from scrapy import Request, signals
+from scrapy.crawler import Crawler
+from scrapy.exceptions import (
+    CannotResolveHostError,
+    DownloadCancelledError,
+    DownloadConnectionRefusedError,
+    DownloadTimeoutError,
+    IgnoreRequest,
+    NotConfigured,
+)
+from scrapy.http import Response
+from twisted.internet import error as twisted_errors
+
+from servicemap.crawl.fetches import FetchRecord
+
+# Sent by a spider when a fetched page cannot be read (kwargs: url, message).
+extraction_failed = object()
+
+_STARTED = "servicemap_fetch_started"
+
+
+class FetchLogMiddleware:
+    """Writes `FetchRecord` lines to the path in the SERVICEMAP_FETCH_LOG setting."""
+
+    def __init__(self, path: Path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._file = path.open("a", encoding="utf-8")
+
+    @classmethod
+    def from_crawler(cls, crawler: Crawler) -> FetchLogMiddleware:
+        path = crawler.settings.get("SERVICEMAP_FETCH_LOG")
+        if not path:
+            raise NotConfigured("SERVICEMAP_FETCH_LOG is not set")
+        middleware = cls(Path(path))
+        crawler.signals.connect(middleware.extraction_failed, signal=extraction_failed)
+        crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
+        return middleware
+
+    def process_request(self, request: Request) -> None:
+        request.meta[_STARTED] = time.monotonic()
+
+    def process_response(self, request: Request, response: Response) -> Response:
+        status = response.status
+        kind = "http_5xx" if status >= 500 else "http_4xx" if status >= 400 else None
+        self._write(
+            FetchRecord(
+                url=response.url,
+                fetched_at=datetime.now(UTC),
+                status=status,
+                bytes=len(response.body),
+                duration_ms=self._duration(request),
+                cached="cached" in response.flags,
+                error_kind=kind,
+                error=f"HTTP {status}" if kind else None,
+            )
+        )
+        return response
+
+    def process_exception(self, request: Request, exception: Exception) -> None:
+        kind = error_kind(exception)
+        self._write(
+            FetchRecord(
+                url=request.url,
+                fetched_at=datetime.now(UTC),
+                duration_ms=self._duration(request),
+                error_kind=kind,
+                error=f"{type(exception).__name__}: {exception}".strip().rstrip(":"),
+            )
+        )
+
+    def extraction_failed(self, url: str, message: str) -> None:
+        self._write(
+            FetchRecord(url=url, fetched_at=datetime.now(UTC), error_kind="extraction_error", error=message)
+        )
+
+    def spider_closed(self) -> None:
+        self._file.close()
+
+    def _write(self, record: FetchRecord) -> None:
+        self._file.write(record.model_dump_json() + "\n")
+        self._file.flush()
+
+    @staticmethod
+    def _duration(request: Request) -> float | None:
+        started = request.meta.get(_STARTED)
+        return round((time.monotonic() - started) * 1000, 1) if started is not None else None
+
+
+def error_kind(exception: Exception) -> str:
+    """The kind of a failed download, as the fetch log and the crawl summary count it."""
+    if isinstance(exception, IgnoreRequest):
+        text = str(exception).lower()
+        return "robots_forbidden" if "robots" in text else "offsite" if "offsite" in text else "other"
+    if isinstance(exception, (DownloadTimeoutError, twisted_errors.TimeoutError, TimeoutError)):
+        return "timeout"
+    if isinstance(exception, (CannotResolveHostError, twisted_errors.DNSLookupError)):
+        return "dns"
+    if isinstance(exception, DownloadCancelledError):
+        return "too_large"
+    if isinstance(
+        exception,
+        (
+            DownloadConnectionRefusedError,
+            twisted_errors.ConnectError,
+            twisted_errors.ConnectionLost,
+            ConnectionError,
+        ),
+    ):
+        return "connection"
+    return "other"
