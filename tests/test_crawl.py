@@ -121,11 +121,13 @@ def test_404_500_and_unreadable_page_are_recorded_and_the_rest_is_crawled(breder
     assert "/producten/opvoedsteun.html" in by_key(result)  # found behind the failures, three links deep
 
 
-def test_max_pages_holds(tmp_path):
+def test_max_pages_holds_and_the_cut_is_recorded(tmp_path):
     with SiteServer("brederwijk") as site:
-        crawl(tmp_path, brederwijk_source(site, max_pages=3))
+        result = crawl(tmp_path, brederwijk_source(site, max_pages=3))
     pages = [p for p in site.requests if p != "/robots.txt"]
     assert len(pages) == 3
+    [cut] = [f for f in result.fetches if f.error_kind == "page_limit"]
+    assert "max_pages 3 reached" in cut.error
 
 
 def test_max_depth_holds(tmp_path):

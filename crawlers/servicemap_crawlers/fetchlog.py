@@ -22,8 +22,9 @@ from twisted.internet import error as twisted_errors
 
 from servicemap.crawl.fetches import FetchRecord
 
-# Sent by a spider when a fetched page cannot be read (kwargs: url, message).
-extraction_failed = object()
+# Sent by a spider about a page it could not use (kwargs: url, kind, message), e.g. an
+# unreadable page ("extraction_error") or one left out at the source's page limit ("page_limit").
+page_problem = object()
 
 _STARTED = "servicemap_fetch_started"
 
@@ -41,7 +42,7 @@ class FetchLogMiddleware:
         if not path:
             raise NotConfigured("SERVICEMAP_FETCH_LOG is not set")
         middleware = cls(Path(path))
-        crawler.signals.connect(middleware.extraction_failed, signal=extraction_failed)
+        crawler.signals.connect(middleware.page_problem, signal=page_problem)
         crawler.signals.connect(middleware.spider_closed, signal=signals.spider_closed)
         return middleware
 
@@ -77,10 +78,8 @@ class FetchLogMiddleware:
             )
         )
 
-    def extraction_failed(self, url: str, message: str) -> None:
-        self._write(
-            FetchRecord(url=url, fetched_at=datetime.now(UTC), error_kind="extraction_error", error=message)
-        )
+    def page_problem(self, url: str, kind: str, message: str) -> None:
+        self._write(FetchRecord(url=url, fetched_at=datetime.now(UTC), error_kind=kind, error=message))
 
     def spider_closed(self) -> None:
         self._file.close()

@@ -17,7 +17,7 @@ from servicemap.extract import ExtractionError
 from servicemap.records import RawFields, RawRecord
 from servicemap.sources import load_sources
 from servicemap.urls import InvalidURL, canonicalize_url, page_key, url_fingerprint
-from servicemap_crawlers.fetchlog import extraction_failed
+from servicemap_crawlers.fetchlog import page_problem
 
 LINK_KINDS = frozenset({"schema_org", "html"})
 
@@ -38,6 +38,7 @@ class SourceSpider(scrapy.Spider):
         self._allow = [re.compile(p) for p in self.source.follow.allow]
         self._deny = [re.compile(p) for p in self.source.follow.deny]
         self._budgeted: set[str] = set()
+        self._limit_reported = False
 
     @classmethod
     def from_crawler(cls, crawler: Crawler, *args: Any, **kwargs: Any) -> SourceSpider:
@@ -76,7 +77,13 @@ class SourceSpider(scrapy.Spider):
         Counting here, not with CLOSESPIDER_PAGECOUNT, keeps the limit exact: Scrapy's counter
         also counts robots.txt and retried responses."""
         fingerprint = url_fingerprint(url)
-        if fingerprint in self._budgeted or len(self._budgeted) >= self.source.max_pages:
+        if fingerprint in self._budgeted:
+            return None
+        if len(self._budgeted) >= self.source.max_pages:
+            if not self._limit_reported:  # once: the operator needs to know the source was cut short
+                self._limit_reported = True
+                message = f"max_pages {self.source.max_pages} reached; this and later pages were not fetched"
+                self.crawler.signals.send_catch_log(page_problem, url=url, kind="page_limit", message=message)
             return None
         self._budgeted.add(fingerprint)
         return scrapy.Request(canonicalize_url(url), callback=callback, **kwargs)
@@ -137,4 +144,4 @@ class SourceSpider(scrapy.Spider):
     def record_extraction_error(self, url: str, message: str) -> None:
         self.logger.warning("extraction error: %s", message)
         self.crawler.stats.inc_value("servicemap/extraction_errors")
-        self.crawler.signals.send_catch_log(extraction_failed, url=url, message=message)
+        self.crawler.signals.send_catch_log(page_problem, url=url, kind="extraction_error", message=message)

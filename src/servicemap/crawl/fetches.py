@@ -17,6 +17,7 @@ ErrorKind = Literal[
     "offsite",
     "too_large",
     "extraction_error",
+    "page_limit",
     "other",
 ]
 
