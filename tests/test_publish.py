@@ -10,8 +10,8 @@ from servicemap.publish import (
     current_version,
     engine_for,
     list_versions,
-    previous_membership,
     publish_directory,
+    published_membership,
     read_service,
     read_services,
     rollback,
@@ -203,9 +203,9 @@ def test_one_service_reads_back_with_its_labels_and_sources(published_db, demo_s
         read_service(published_db, "f00")
 
 
-def test_previous_membership_lists_each_services_records_for_stable_ids(db_url, demo_services):
-    assert previous_membership(db_url) == {}
+def test_published_membership_lists_each_services_records_for_stable_ids(db_url, demo_services):
+    assert published_membership(db_url) == {}
 
     publish_directory(db_url, demo_services, [], run_id="run-1")
 
-    assert previous_membership(db_url) == {s.id: [m.record_id for m in s.members] for s in demo_services}
+    assert published_membership(db_url) == {s.id: [m.record_id for m in s.members] for s in demo_services}

@@ -9,6 +9,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, Field
 
+from servicemap.reporting import markdown_table
+
 EXTRACTIONS = ("hsds_api", "samenwerkende_catalogi", "schema_org", "html")
 
 
@@ -142,15 +144,13 @@ class StageResult(BaseModel, Generic[T]):
     def reason_counts(self) -> Counter[str]:
         return Counter(r.reason for r in self.rejected)
 
-    def reasons_markdown(self, examples: int = 1) -> str:
+    def reasons_markdown(self) -> str:
         """A small table for Dagster metadata: reason, count, an example URL."""
-        if not self.rejected:
-            return "No records rejected."
-        lines = ["| reason | count | example |", "|---|---:|---|"]
-        for reason, count in self.reason_counts().most_common():
-            urls = [r.url for r in self.rejected if r.reason == reason][:examples]
-            lines.append(f"| {reason} | {count} | {', '.join(urls)} |")
-        return "\n".join(lines)
+        examples = {}
+        for rejection in self.rejected:
+            examples.setdefault(rejection.reason, rejection.url)
+        rows = [(reason, count, examples[reason]) for reason, count in self.reason_counts().most_common()]
+        return markdown_table(["reason", "count", "example"], rows, empty="No records rejected.")
 
     def rejected_urls(self, limit: int = 10) -> list[str]:
         return [r.url for r in self.rejected[:limit]]

@@ -42,7 +42,9 @@ def canonicalize_url(url: str, base: str | None = None) -> str:
         raise InvalidURL(f"{url!r} is not an http(s) URL")
     netloc = host if port in (None, _DEFAULT_PORTS[scheme]) else f"{host}:{port}"
     query = urlencode(
-        sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k))
+        sorted(
+            (k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _TRACKING_PARAM.match(k)
+        )
     )
     return urlunsplit((scheme, netloc, parts.path or "/", query, ""))
 

@@ -243,8 +243,8 @@ def read_service(url: str, service_id: str) -> PublishedService:
     return found[0]
 
 
-def previous_membership(url: str) -> dict[str, list[str]]:
-    """Which record ids each service of the current version was built from: the dedup stage
+def published_membership(url: str) -> dict[str, list[str]]:
+    """Which record ids each service of the current version was built from. The dedup stage
     matches new clusters against it so that services keep their ids. Empty before a first publish."""
     with directory_engine(url).connect() as connection:
         row = _current_row(connection)

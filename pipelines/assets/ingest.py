@@ -1,0 +1,83 @@
+"""Per-source assets: crawl, normalise, validate. One partition per source, so a broken site
+fails alone and its failure shows in its own materialization."""
+
+import dagster as dg
+
+from pipelines.partitions import source_partitions
+from pipelines.resources import ServicemapSettings
+from servicemap.crawl import CrawlResult, crawl_source
+from servicemap.normalize import normalize_records
+from servicemap.records import StageResult
+from servicemap.reporting import markdown_table
+from servicemap.validate import validate_records
+
+
+@dg.asset(partitions_def=source_partitions, group_name="ingest", kinds={"scrapy"})
+def crawled_records(
+    context: dg.AssetExecutionContext, settings: ServicemapSettings
+) -> dg.Output[CrawlResult]:
+    """The raw records of one source, as its spider found them, with a record of every fetch."""
+    source_id = context.partition_key
+    result = crawl_source(settings.sources_path, source_id, settings.work_path("crawl", source_id))
+    if result.errors:
+        context.log.warning(f"source {source_id!r}: {'; '.join(result.errors)}")
+    return dg.Output(
+        result,
+        metadata={
+            "source": source_id,
+            "records": result.items,
+            "pages fetched": result.pages_fetched,
+            "not modified (304)": result.by_status().get(304, 0),
+            "fetch errors": result.fetch_errors,
+            "duration (s)": round(result.duration_seconds, 2),
+            "crawl": dg.MetadataValue.md(result.summary_markdown()),
+            "fetches by status": dg.MetadataValue.md(
+                markdown_table(["status", "count"], sorted(result.by_status().items()))
+            ),
+            "first fetch errors": dg.MetadataValue.md(
+                markdown_table(
+                    ["url", "kind", "error"],
+                    [(f.url, f.error_kind, f.error) for f in result.failed_fetches()[:10]],
+                )
+            ),
+            "process problems": "; ".join(result.errors) or "none",
+        },
+    )
+
+
+@dg.asset(partitions_def=source_partitions, group_name="ingest")
+def normalized_records(
+    context: dg.AssetExecutionContext, settings: ServicemapSettings, crawled_records: CrawlResult
+) -> dg.Output[StageResult]:
+    """Crawled records with phones, postcodes, addresses, URLs, hours and text in one form."""
+    result = normalize_records(crawled_records.records, settings.load_sources())
+    return dg.Output(result, metadata=_stage_metadata(context, result))
+
+
+@dg.asset(partitions_def=source_partitions, group_name="ingest", kinds={"great_expectations"})
+def validated_records(
+    context: dg.AssetExecutionContext, normalized_records: StageResult
+) -> dg.Output[StageResult]:
+    """Records that pass the expectation suite; the rejected ones of this source and of
+    normalisation travel along, so that crawled = kept + rejected holds per source."""
+    validation = validate_records(normalized_records.kept)
+    result = StageResult(
+        kept=validation.result.kept, rejected=normalized_records.rejected + validation.result.rejected
+    )
+    metadata = _stage_metadata(context, result)
+    metadata["expectations"] = dg.MetadataValue.md(
+        markdown_table(
+            ["expectation", "passed", "records failing"],
+            [(e.reason, "yes" if e.success else "no", e.unexpected_count) for e in validation.expectations],
+        )
+    )
+    return dg.Output(result, metadata=metadata)
+
+
+def _stage_metadata(context: dg.AssetExecutionContext, result: StageResult) -> dict:
+    return {
+        "source": context.partition_key,
+        "kept": len(result.kept),
+        "rejected": len(result.rejected),
+        "rejections by reason": dg.MetadataValue.md(result.reasons_markdown()),
+    }

@@ -1,0 +1,28 @@
+"""Settings of a servicemap deployment, given to every asset as one Dagster resource."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import dagster as dg
+
+from servicemap.sources import SourcesFile, load_sources
+
+
+class ServicemapSettings(dg.ConfigurableResource):
+    """Where the sources are listed, where work files go, and which database is published to.
+
+    The database URL may hold a password: it is never written into metadata or logs.
+    """
+
+    sources_path: str
+    database_url: str
+    work_dir: str = "var"
+
+    def load_sources(self) -> SourcesFile:
+        return load_sources(self.sources_path)
+
+    def work_path(self, *parts: str) -> Path:
+        path = Path(self.work_dir).joinpath(*parts)
+        path.mkdir(parents=True, exist_ok=True)
+        return path

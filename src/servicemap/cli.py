@@ -1,0 +1,312 @@
+"""`servicemap`: run the pipeline, search and inspect the published directory.
+
+A thin layer: every command calls `servicemap` or `pipelines` and maps their errors to a
+clean message and an exit code (2 bad input or config, 3 not found, 1 the run failed)."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+app = typer.Typer(help="The social-care service directory of a region.", no_args_is_help=True)
+sources_app = typer.Typer(help="Check the sources file.", no_args_is_help=True)
+evaluate_app = typer.Typer(
+    help="Measure quality against the demo region's ground truth.", no_args_is_help=True
+)
+app.add_typer(sources_app, name="sources")
+app.add_typer(evaluate_app, name="evaluate")
+
+console = Console()
+errors = Console(stderr=True)
+
+EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 1, 2, 3
+DEFAULT_DATABASE = "sqlite:///var/directory.sqlite"
+
+DatabaseOption = Annotated[
+    str, typer.Option("--database", envvar="SERVICEMAP_DATABASE_URL", help="Directory database URL.")
+]
+WorkDirOption = Annotated[Path, typer.Option("--work-dir", envvar="SERVICEMAP_WORK_DIR", help="Work files.")]
+JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    return typer.Exit(code)
+
+
+@contextmanager
+def demo_sources(work_dir: Path):
+    """Serve the demo region on free local ports and write its sources.yaml for them."""
+    from servicemap.demo.server import render_sources, serve_region
+
+    with serve_region() as base_urls:
+        path = work_dir / "demo" / "sources.yaml"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(render_sources(base_urls), encoding="utf-8")
+        yield path
+
+
+def dagster_instance(work_dir: Path):
+    """The Dagster instance: $DAGSTER_HOME, else this checkout's dagster.yaml, else one under work_dir."""
+    import dagster as dg
+
+    if not os.environ.get("DAGSTER_HOME"):
+        home = Path.cwd() if Path("dagster.yaml").is_file() else work_dir / "dagster"
+        home.mkdir(parents=True, exist_ok=True)
+        os.environ["DAGSTER_HOME"] = str(home.resolve())
+    return dg.DagsterInstance.get()
+
+
+@app.command()
+def run(
+    demo: Annotated[bool, typer.Option("--demo", help="Serve and crawl the bundled demo region.")] = False,
+    sources: Annotated[Path | None, typer.Option(help="sources.yaml of the region to crawl.")] = None,
+    database: DatabaseOption = DEFAULT_DATABASE,
+    work_dir: WorkDirOption = Path("var"),
+    as_json: JsonOption = False,
+) -> None:
+    """Crawl every source, merge, validate, classify and publish the directory."""
+    from pipelines.resources import ServicemapSettings
+    from pipelines.run import PipelineFailed, run_pipeline
+    from servicemap.sources import SourcesConfigError
+
+    if demo == (sources is not None):
+        raise fail("give either --demo or --sources PATH", EXIT_BAD_INPUT)
+    _ensure_sqlite_dir(database)
+    with ExitStack() as stack:
+        sources_path = stack.enter_context(demo_sources(work_dir)) if demo else sources
+        settings = ServicemapSettings(
+            sources_path=str(sources_path), database_url=database, work_dir=str(work_dir)
+        )
+        instance = stack.enter_context(dagster_instance(work_dir))
+        try:
+            with console.status("starting") as status:
+                summary = run_pipeline(settings, instance, progress=lambda step: status.update(f"{step} …"))
+        except SourcesConfigError as exc:
+            raise fail(str(exc), EXIT_BAD_INPUT) from None
+        except PipelineFailed as exc:
+            raise fail(str(exc), EXIT_FAILED) from None
+    if as_json:
+        console.print_json(summary.model_dump_json())
+        return
+    _print_summary(summary)
+
+
+def _ensure_sqlite_dir(database: str) -> None:
+    if database.startswith("sqlite:///"):
+        Path(database.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+
+
+def print_table(title: str | None, columns: list[str], rows, numeric: tuple[str, ...] = ()) -> None:
+    """A readable table; every cell is plain text, so crawled text cannot inject Rich markup."""
+    table = Table(title=title, title_justify="left", show_lines=title is None)
+    for column in columns:
+        table.add_column(column, justify="right" if column in numeric else "left", overflow="fold")
+    for row in rows:
+        table.add_row(*(Text("" if cell is None else str(cell)) for cell in row))
+    console.print(table)
+
+
+def _print_summary(summary) -> None:
+    print_table(
+        "Sources",
+        ["source", "pages", "fetch errors", "records", "kept", "rejected", "problem"],
+        [
+            (s.source_id, s.pages_fetched, s.fetch_errors, s.crawled, s.kept, s.rejected, s.problem)
+            for s in summary.sources
+        ],
+        numeric=("pages", "fetch errors", "records", "kept", "rejected"),
+    )
+    if summary.rejected_by_reason:
+        print_table(
+            "Rejected records by reason",
+            ["reason", "records"],
+            summary.rejected_by_reason.items(),
+            numeric=("records",),
+        )
+    print_table(
+        "Published services by life domain",
+        ["domain", "services"],
+        summary.services_by_domain.items(),
+        numeric=("services",),
+    )
+    console.print(
+        f"Sources crawled: {len(summary.sources)} · records crawled: {summary.crawled} · "
+        f"rejected: {summary.rejected} · services published: {summary.services} · "
+        f"directory version {summary.version}",
+        highlight=False,
+    )
+    console.print(f"Conservation: {summary.conservation.equation()}", highlight=False)
+
+
+@app.command()
+def search(
+    query: Annotated[str, typer.Argument(help="What you look for, e.g. 'schuldhulp' or 'eenzaam ouderen'.")],
+    domain: Annotated[str | None, typer.Option(help="Life domain id, e.g. finances.")] = None,
+    municipality: Annotated[str | None, typer.Option(help="Municipality name.")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    database: DatabaseOption = DEFAULT_DATABASE,
+    as_json: JsonOption = False,
+) -> None:
+    """Search the published directory."""
+    from servicemap.search import InvalidQuery
+    from servicemap.search import search as search_directory
+
+    try:
+        hits = search_directory(database, query, domain=domain, municipality=municipality, limit=limit)
+    except InvalidQuery as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    if as_json:
+        console.print_json(json.dumps([hit.model_dump() for hit in hits], default=str))
+        return
+    if not hits:
+        console.print("No services found.")
+        return
+    print_table(
+        None,
+        ["service", "organisation", "municipality", "domains", "phone", "id"],
+        [
+            (
+                h.name,
+                h.organization,
+                h.municipality,
+                ", ".join(h.domains),
+                ", ".join(h.phones[:1]),
+                h.service_id,
+            )
+            for h in hits
+        ],
+    )
+
+
+@app.command()
+def show(
+    service_id: Annotated[str, typer.Argument(help="The service's id (from `servicemap search`).")],
+    database: DatabaseOption = DEFAULT_DATABASE,
+    as_json: JsonOption = False,
+) -> None:
+    """Show one published service with its labels and the sources it was found on."""
+    from servicemap.publish import NoDirectoryPublished, ServiceNotFound, read_service
+
+    try:
+        service = read_service(database, service_id)
+    except (ServiceNotFound, NoDirectoryPublished) as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    if as_json:
+        console.print_json(service.model_dump_json())
+        return
+    console.print(
+        Text(service.name, style="bold"), Text(f"({service.organization or 'organisation unknown'})")
+    )
+    lines = [service.description or ""]
+    if service.address:
+        lines.append(f"Address: {service.address.one_line()}")
+    lines += [f"Phone: {p.number}" + (f" ({p.label})" if p.label else "") for p in service.phones]
+    lines += [f"Email: {email}" for email in service.emails]
+    if service.website:
+        lines.append(f"Website: {service.website}")
+    for line in lines:
+        console.print(Text(line))
+    print_table(
+        "Labels",
+        ["taxonomy", "term", "confidence", "evidence"],
+        [(x.taxonomy, x.term_label, f"{x.confidence:.2f}", "; ".join(x.evidence)) for x in service.labels],
+    )
+    print_table(
+        "Found on",
+        ["source", "url", "fetched"],
+        [(m.source_id, m.url, m.fetched_at.isoformat(timespec="seconds")) for m in service.members],
+    )
+
+
+@evaluate_app.command("dedup")
+def evaluate_dedup(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Ground truth JSON (default: the demo's).")
+    ] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Pairwise and B-cubed precision/recall of the published merge against the ground truth."""
+    from servicemap.evaluation import evaluate_merge, load_ground_truth
+    from servicemap.publish import NoDirectoryPublished
+
+    try:
+        scores = evaluate_merge(database, load_ground_truth(ground_truth))
+    except NoDirectoryPublished as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    if as_json:
+        console.print_json(scores.model_dump_json())
+        return
+    print_table(
+        "Merge quality against the ground truth",
+        ["measure", "precision", "recall", "F1"],
+        [
+            (
+                "pairwise",
+                f"{scores.pairwise_precision:.3f}",
+                f"{scores.pairwise_recall:.3f}",
+                f"{scores.pairwise_f1:.3f}",
+            ),
+            (
+                "B-cubed",
+                f"{scores.bcubed_precision:.3f}",
+                f"{scores.bcubed_recall:.3f}",
+                f"{scores.bcubed_f1:.3f}",
+            ),
+        ],
+        numeric=("precision", "recall", "F1"),
+    )
+    console.print(
+        f"{scores.records} records in both; pairs: {scores.correct_pairs} correct of "
+        f"{scores.predicted_pairs} merged, {scores.true_pairs} true",
+        highlight=False,
+    )
+
+
+@app.command()
+def ui(
+    demo: Annotated[bool, typer.Option("--demo", help="Serve the demo region for the crawl.")] = False,
+    database: DatabaseOption = DEFAULT_DATABASE,
+    work_dir: WorkDirOption = Path("var"),
+) -> None:
+    """Start `dagster dev` on this checkout (the demo region served alongside with --demo)."""
+    import subprocess
+
+    if not Path("dagster.yaml").is_file():
+        raise fail("run this in the servicemap checkout (no dagster.yaml here)", EXIT_BAD_INPUT)
+    _ensure_sqlite_dir(database)
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(Path.cwd()),
+        "SERVICEMAP_DATABASE_URL": database,
+        "SERVICEMAP_WORK_DIR": str(work_dir),
+    }
+    with ExitStack() as stack:
+        if demo:
+            env["SERVICEMAP_SOURCES"] = str(stack.enter_context(demo_sources(work_dir)))
+        dagster = Path(sys.executable).with_name("dagster")
+        raise typer.Exit(subprocess.call([str(dagster), "dev"], env=env))
+
+
+@sources_app.command("check")
+def sources_check(
+    path: Annotated[Path, typer.Argument(help="The sources file.")] = Path("sources.yaml"),
+) -> None:
+    """Check a sources file without crawling anything."""
+    from servicemap.sources import SourcesConfigError, load_sources
+
+    try:
+        sources = load_sources(path)
+    except SourcesConfigError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    console.print(f"{path}: {len(sources.sources)} source(s), all valid.")
