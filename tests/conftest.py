@@ -4,15 +4,23 @@ fictional Dutch services (the municipalities Brederwijk and Lindeloo do not exis
 from __future__ import annotations
 
 import os
+import socket
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
+import dagster as dg
 import psycopg
 import pytest
+import yaml
 from sqlmodel import SQLModel
 
-from servicemap.publish import DIRECTORY_TABLES, create_schema, engine_for, publish_directory
+from pipelines.resources import ServicemapSettings
+from pipelines.run import run_pipeline
+from servicemap.demo.server import render_sources, serve_region
+from servicemap.evaluation import load_ground_truth
+from servicemap.publish import DIRECTORY_TABLES, create_schema, engine_for, publish_directory, read_services
 from servicemap.publish.search_index import SEARCH_TABLE
 from servicemap.records import Address, ClassifiedService, Label, Phone, ScheduleRow, SourceRef
 
@@ -225,3 +233,57 @@ def published_db(db_url: str, demo_services: list[ClassifiedService]) -> str:
         db_url, demo_services, [], run_id="demo-run-1", synonyms=[["eenzaam", "eenzaamheid", "alleen"]]
     )
     return db_url
+
+
+# --- The whole flow once per test session, shared by every test that reads its result ---
+
+BROKEN_SOURCE = "buurtwijzer-offline"
+
+
+def closed_port() -> int:
+    """A port nothing listens on: the 'server down' of a broken source."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def demo_run(tmp_path_factory):
+    """One run of the whole flow over the demo region plus a source whose server is down."""
+    work = tmp_path_factory.mktemp("run")
+    (work / "dagster").mkdir()
+    with serve_region() as base_urls, dg.instance_for_test(temp_dir=str(work / "dagster")) as instance:
+        sources = yaml.safe_load(render_sources(base_urls))
+        sources["sources"].append(
+            {
+                "id": BROKEN_SOURCE,
+                "organization": "Buurtwijzer Lindewaard",
+                "kind": "schema_org",
+                "start_urls": [f"http://127.0.0.1:{closed_port()}/"],
+            }
+        )
+        sources_path = work / "sources.yaml"
+        sources_path.write_text(yaml.safe_dump(sources, allow_unicode=True), encoding="utf-8")
+        settings = ServicemapSettings(
+            sources_path=str(sources_path),
+            database_url=f"sqlite:///{work / 'directory.sqlite'}",
+            work_dir=str(work),
+        )
+        summary = run_pipeline(settings, instance)
+        yield summary, settings, instance
+
+
+@pytest.fixture(scope="session")
+def truth_of_service(demo_run):
+    """Published service id -> the ground-truth service most of its records describe."""
+    _, settings, _ = demo_run
+    truth_of_record = {
+        f"{r['source_id']}:{r['key']}": service["id"]
+        for service in load_ground_truth()["services"]
+        for r in service["records"]
+    }
+    mapping = {}
+    for service in read_services(settings.database_url):
+        votes = Counter(truth_of_record.get(m.record_id) for m in service.members)
+        mapping[service.id] = votes.most_common(1)[0][0]
+    return mapping

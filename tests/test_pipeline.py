@@ -3,76 +3,20 @@
 
 from __future__ import annotations
 
-import socket
-from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import pytest
-import yaml
 from typer.testing import CliRunner
 
 from pipelines.definitions import defs
-from pipelines.resources import ServicemapSettings
-from pipelines.run import run_pipeline
 from servicemap.cli import app
-from servicemap.demo.server import render_sources, serve_region
 from servicemap.evaluation import evaluate_merge, load_ground_truth
 from servicemap.publish import engine_for, read_services
 from servicemap.search import search
+from tests.conftest import BROKEN_SOURCE
 
 pytestmark = pytest.mark.slow
-
-BROKEN_SOURCE = "buurtwijzer-offline"
-
-
-def closed_port() -> int:
-    """A port nothing listens on: the 'server down' of a broken source."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture(scope="module")
-def demo_run(tmp_path_factory):
-    """One run of the whole flow over the demo region plus a source whose server is down."""
-    work = tmp_path_factory.mktemp("run")
-    (work / "dagster").mkdir()
-    with serve_region() as base_urls, dg.instance_for_test(temp_dir=str(work / "dagster")) as instance:
-        sources = yaml.safe_load(render_sources(base_urls))
-        sources["sources"].append(
-            {
-                "id": BROKEN_SOURCE,
-                "organization": "Buurtwijzer Lindewaard",
-                "kind": "schema_org",
-                "start_urls": [f"http://127.0.0.1:{closed_port()}/"],
-            }
-        )
-        sources_path = work / "sources.yaml"
-        sources_path.write_text(yaml.safe_dump(sources, allow_unicode=True), encoding="utf-8")
-        settings = ServicemapSettings(
-            sources_path=str(sources_path),
-            database_url=f"sqlite:///{work / 'directory.sqlite'}",
-            work_dir=str(work),
-        )
-        summary = run_pipeline(settings, instance)
-        yield summary, settings, instance
-
-
-@pytest.fixture(scope="module")
-def truth_of_service(demo_run):
-    """Published service id -> the ground-truth service most of its records describe."""
-    _, settings, _ = demo_run
-    truth_of_record = {
-        f"{r['source_id']}:{r['key']}": service["id"]
-        for service in load_ground_truth()["services"]
-        for r in service["records"]
-    }
-    mapping = {}
-    for service in read_services(settings.database_url):
-        votes = Counter(truth_of_record.get(m.record_id) for m in service.members)
-        mapping[service.id] = votes.most_common(1)[0][0]
-    return mapping
 
 
 def test_every_asset_of_the_graph_is_materialized_and_the_checks_pass(demo_run):
