@@ -7,7 +7,7 @@ import dagster as dg
 
 from pipelines.checks import records_conserved
 from pipelines.definitions import directory_assets, ingest_assets
-from pipelines.partitions import source_partitions
+from pipelines.partitions import partition_changes, source_partitions
 from pipelines.resources import ServicemapSettings
 from servicemap.summary import RunSummary, summarize_run
 
@@ -18,10 +18,10 @@ class PipelineFailed(RuntimeError):
 
 def sync_source_partitions(instance: dg.DagsterInstance, source_ids: list[str]) -> None:
     """Make the instance's source partitions exactly the enabled sources of sources.yaml."""
-    known = set(instance.get_dynamic_partitions(source_partitions.name))
-    for stale in known - set(source_ids):
+    added, removed = partition_changes(instance.get_dynamic_partitions(source_partitions.name), source_ids)
+    for stale in removed:
         instance.delete_dynamic_partition(source_partitions.name, stale)
-    instance.add_dynamic_partitions(source_partitions.name, [s for s in source_ids if s not in known])
+    instance.add_dynamic_partitions(source_partitions.name, added)
 
 
 def run_pipeline(

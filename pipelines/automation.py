@@ -1,0 +1,48 @@
+"""When the pipeline runs by itself: a weekly re-crawl, and a sensor that keeps the source
+partitions equal to sources.yaml and crawls a source as soon as it is added."""
+
+import hashlib
+from pathlib import Path
+
+import dagster as dg
+
+from pipelines.jobs import ingest_sources
+from pipelines.partitions import partition_changes, source_partitions
+from pipelines.resources import ServicemapSettings
+from servicemap.sources import SourcesConfigError
+
+WEEKLY_RECRAWL_CRON = "0 4 * * 1"  # Monday 04:00, when the region's sites are quiet
+
+
+@dg.schedule(job=ingest_sources, cron_schedule=WEEKLY_RECRAWL_CRON, execution_timezone="Europe/Amsterdam")
+def weekly_recrawl(context: dg.ScheduleEvaluationContext):
+    """Re-crawl every source: verification dates come from real re-crawls."""
+    week = context.scheduled_execution_time.strftime("%G-W%V")
+    return [
+        dg.RunRequest(partition_key=source_id, run_key=f"{source_id}:{week}")
+        for source_id in context.instance.get_dynamic_partitions(source_partitions.name)
+    ]
+
+
+@dg.sensor(job=ingest_sources, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
+def sources_file_changed(context: dg.SensorEvaluationContext, settings: ServicemapSettings):
+    """Add and remove source partitions as sources.yaml changes, and crawl the new sources. A
+    sources file with mistakes changes nothing and says why."""
+    path = Path(settings.sources_path)
+    try:
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        sources = settings.load_sources()
+    except (OSError, SourcesConfigError) as exc:
+        return dg.SkipReason(f"sources file not used: {exc}")
+    known = context.instance.get_dynamic_partitions(source_partitions.name)
+    added, removed = partition_changes(known, [s.id for s in sources.enabled])
+    if not added and not removed:
+        return dg.SkipReason(f"{path}: the {len(known)} source partitions match the file")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(partition_key=s, run_key=f"{s}:{digest}") for s in added],
+        dynamic_partitions_requests=[
+            source_partitions.build_add_request(added),
+            source_partitions.build_delete_request(removed),
+        ],
+        cursor=digest,
+    )
