@@ -4,16 +4,17 @@ import dagster as dg
 
 from pipelines.assets import directory, ingest
 from pipelines.automation import sources_file_changed, weekly_recrawl
-from pipelines.checks import records_conserved
+from pipelines.checks import records_conserved, rejection_rate_within_limit
 from pipelines.jobs import build_directory, ingest_sources
 from pipelines.resources import ServicemapSettings
 
 ingest_assets = dg.load_assets_from_modules([ingest])
 directory_assets = dg.load_assets_from_modules([directory])
+asset_checks = [records_conserved, rejection_rate_within_limit]
 
 defs = dg.Definitions(
     assets=[*ingest_assets, *directory_assets],
-    asset_checks=[records_conserved],
+    asset_checks=asset_checks,
     jobs=[ingest_sources, build_directory],
     schedules=[weekly_recrawl],
     sensors=[sources_file_changed],

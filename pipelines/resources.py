@@ -10,7 +10,8 @@ from servicemap.sources import SourcesFile, load_sources
 
 
 class ServicemapSettings(dg.ConfigurableResource):
-    """Where the sources are listed, where work files go, and which database is published to.
+    """Where the sources are listed, where work files go, which database is published to, and
+    the share of a source's records that may be rejected before the publish is blocked.
 
     The database URL may hold a password: it is never written into metadata or logs.
     """
@@ -18,6 +19,7 @@ class ServicemapSettings(dg.ConfigurableResource):
     sources_path: str
     database_url: str
     work_dir: str = "var"
+    max_rejection_rate: float = 0.25
 
     def load_sources(self) -> SourcesFile:
         return load_sources(self.sources_path)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from pipelines.checks import records_conserved
-from pipelines.definitions import directory_assets, ingest_assets
+from pipelines.definitions import asset_checks, directory_assets, ingest_assets
 from pipelines.partitions import partition_changes, source_partitions
 from pipelines.resources import ServicemapSettings
 from servicemap.summary import RunSummary, summarize_run
@@ -54,7 +53,7 @@ def run_pipeline(
     if progress:
         progress("directory")
     result = dg.materialize(
-        [*all_assets, records_conserved],
+        [*all_assets, *asset_checks],
         selection=directory_assets,
         instance=instance,
         resources=resources,
