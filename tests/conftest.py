@@ -4,6 +4,9 @@ fictional Dutch services (the municipalities Brederwijk and Lindeloo do not exis
 from __future__ import annotations
 
 import os
+
+os.environ.setdefault("COLUMNS", "160")  # the CLI's tables as on a wide terminal, not folded at 80
+
 import socket
 import uuid
 from collections import Counter

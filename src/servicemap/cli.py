@@ -25,8 +25,8 @@ evaluate_app = typer.Typer(
 app.add_typer(sources_app, name="sources")
 app.add_typer(evaluate_app, name="evaluate")
 
-console = Console()
-errors = Console(stderr=True)
+console = Console(soft_wrap=True)  # messages and ids are never broken over lines
+errors = Console(stderr=True, soft_wrap=True)
 
 EXIT_FAILED, EXIT_BAD_INPUT, EXIT_NOT_FOUND = 1, 2, 3
 DEFAULT_DATABASE = "sqlite:///var/directory.sqlite"
@@ -226,6 +226,85 @@ def show(
         ["source", "url", "fetched"],
         [(m.source_id, m.url, m.fetched_at.isoformat(timespec="seconds")) for m in service.members],
     )
+
+
+@app.command()
+def versions(database: DatabaseOption = DEFAULT_DATABASE, as_json: JsonOption = False) -> None:
+    """List the kept directory versions, newest first, with their counts."""
+    from servicemap.publish import list_versions
+
+    kept = list_versions(database)
+    if as_json:
+        console.print_json(json.dumps([v.model_dump(mode="json") for v in kept]))
+        return
+    if not kept:
+        raise fail("no directory has been published to this database yet", EXIT_NOT_FOUND)
+    print_table(
+        "Directory versions",
+        [
+            "version",
+            "published",
+            "run",
+            "services",
+            "inactive",
+            "organizations",
+            "records",
+            "rejected",
+            "current",
+        ],
+        [
+            (
+                v.id,
+                v.published_at.isoformat(timespec="seconds"),
+                v.run_id,
+                v.services,
+                v.inactive_services,
+                v.organizations,
+                v.source_records,
+                v.rejected,
+                "yes" if v.is_current else "",
+            )
+            for v in kept
+        ],
+        numeric=("services", "inactive", "organizations", "records", "rejected"),
+    )
+
+
+@app.command()
+def rollback(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+    """Make the version before the current one current again."""
+    from servicemap.publish import RollbackError
+    from servicemap.publish import rollback as rollback_directory
+
+    try:
+        version = rollback_directory(database)
+    except RollbackError as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    console.print(
+        f"Version {version.id} of {version.published_at:%Y-%m-%d %H:%M} ({version.services} services) "
+        "is current again.",
+        highlight=False,
+    )
+
+
+@app.command()
+def export(
+    out_dir: Annotated[Path, typer.Argument(help="Directory for the HSDS files.")] = Path("var/export/hsds"),
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Export the current directory as Open Referral HSDS 3.0 (JSON and a tabular data package)."""
+    from servicemap.hsds import export_hsds
+    from servicemap.publish import NoDirectoryPublished
+
+    try:
+        summary = export_hsds(database, out_dir)
+    except NoDirectoryPublished as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    console.print(
+        f"{summary.services} services of version {summary.version_id} written to {out_dir}:", highlight=False
+    )
+    for name in summary.files:
+        console.print(Text(f"  {name}"))
 
 
 @evaluate_app.command("dedup")

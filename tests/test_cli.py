@@ -1,0 +1,79 @@
+"""The command line through Typer's test runner: output a person reads, exit codes scripts use."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from servicemap.cli import app
+from servicemap.publish import create_schema, engine_for, publish_directory
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def directory(tmp_path, demo_services):
+    """A SQLite directory with two published versions of the demo services."""
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    create_schema(engine_for(url))
+    publish_directory(url, demo_services, [], run_id="run-1")
+    publish_directory(url, demo_services[:-1], [], run_id="run-2")
+    return url
+
+
+def invoke(*args: str):
+    return runner.invoke(app, list(args))
+
+
+def test_search_prints_the_matching_service_and_json_for_scripts(directory):
+    table = invoke("search", "schuldhulp", "--database", directory)
+    assert table.exit_code == 0 and "Schuldhulpverlening" in table.output
+
+    hits = json.loads(invoke("search", "schuldhulp", "--database", directory, "--json").output)
+    assert hits[0]["name"] == "Schuldhulpverlening" and hits[0]["service_id"]
+
+
+def test_a_bad_query_is_refused_with_exit_code_2(directory):
+    result = invoke("search", "   ", "--database", directory)
+    assert result.exit_code == 2
+    assert "error:" in result.output and "Traceback" not in result.output
+
+
+def test_versions_lists_both_publishes_and_rollback_returns_to_the_first(directory):
+    listed = json.loads(invoke("versions", "--database", directory, "--json").output)
+    assert [v["run_id"] for v in listed] == ["run-2", "run-1"] and listed[0]["is_current"]
+
+    rolled = invoke("rollback", "--database", directory)
+    assert rolled.exit_code == 0 and "is current again" in rolled.output
+    listed = json.loads(invoke("versions", "--database", directory, "--json").output)
+    assert [v["run_id"] for v in listed if v["is_current"]] == ["run-1"]
+
+    assert invoke("rollback", "--database", directory).exit_code == 3  # nothing older is kept
+
+
+def test_export_writes_the_hsds_files(directory, tmp_path):
+    result = invoke("export", str(tmp_path / "hsds"), "--database", directory)
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "hsds" / "datapackage.json").is_file()
+    assert (tmp_path / "hsds" / "services.json").is_file()
+
+
+def test_run_needs_either_the_demo_or_a_sources_file(tmp_path):
+    result = invoke("run", "--work-dir", str(tmp_path))
+    assert result.exit_code == 2 and "--demo or --sources" in result.output
+
+
+def test_run_refuses_a_wrong_sources_file_before_any_request(tmp_path):
+    bad = tmp_path / "sources.yaml"
+    bad.write_text("sources:\n  - id: ggd\n    organization: GGD\n    kind: rss\n    start_urls: [htp://x]\n")
+    result = invoke(
+        "run",
+        "--sources",
+        str(bad),
+        "--work-dir",
+        str(tmp_path),
+        "--database",
+        f"sqlite:///{tmp_path / 'd.db'}",
+    )
+    assert result.exit_code == 2
+    assert "source 'ggd': kind" in result.output and "source 'ggd': start_urls" in result.output
