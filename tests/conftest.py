@@ -7,7 +7,6 @@ import os
 
 os.environ.setdefault("COLUMNS", "160")  # the CLI's tables as on a wide terminal, not folded at 80
 
-import socket
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -26,6 +25,7 @@ from servicemap.evaluation import load_ground_truth
 from servicemap.publish import DIRECTORY_TABLES, create_schema, engine_for, publish_directory, read_services
 from servicemap.publish.search_index import SEARCH_TABLE
 from servicemap.records import Address, ClassifiedService, Label, Phone, ScheduleRow, SourceRef
+from tests.sitesserver import closed_port
 
 POSTGRES_TEST_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 FETCHED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
@@ -241,13 +241,6 @@ def published_db(db_url: str, demo_services: list[ClassifiedService]) -> str:
 # --- The whole flow once per test session, shared by every test that reads its result ---
 
 BROKEN_SOURCE = "buurtwijzer-offline"
-
-
-def closed_port() -> int:
-    """A port nothing listens on: the 'server down' of a broken source."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="session")
