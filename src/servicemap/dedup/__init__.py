@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from servicemap.dedup.blocking import candidate_pairs
 from servicemap.dedup.clustering import cluster_matches
+from servicemap.dedup.decisions import DecisionsError, OperatorDecisions, PairDecision, load_decisions
 from servicemap.dedup.evaluate import MergeScores, pairwise_scores, service_clusters, truth_clusters
 from servicemap.dedup.golden import golden_record
 from servicemap.dedup.identity import IdChange, assign_ids
@@ -31,12 +32,16 @@ __all__ = [
     "DedupResult",
     "DedupSettings",
     "DedupSettingsError",
+    "DecisionsError",
+    "OperatorDecisions",
+    "PairDecision",
     "DuplicateRecordId",
     "IdChange",
     "MergeScores",
     "PairExplanation",
     "deduplicate",
     "explain_pair",
+    "load_decisions",
     "load_dedup_settings",
     "pairwise_scores",
     "service_clusters",
@@ -70,19 +75,23 @@ def deduplicate(
     trust: dict[str, float] | None = None,
     previous: dict[str, list[str]] | None = None,
     settings: DedupSettings | None = None,
+    decisions: OperatorDecisions | None = None,
 ) -> DedupResult:
     """Group records of one service and build its golden record.
 
     `trust` is each source's `trust` from sources.yaml; `previous` is {service_id: member
-    record ids} of the last publish, so that services keep their ids."""
+    record ids} of the last publish, so that services keep their ids; `decisions` are the
+    operator's must-link and cannot-link pairs (the packaged `decisions.yaml` by default)."""
     settings = settings or load_dedup_settings()
+    decisions = decisions if decisions is not None else load_decisions()
     repeated = sorted(r for r, n in Counter(r.record_id for r in records).items() if n > 1)
     if repeated:
         raise DuplicateRecordId(f"record ids {repeated[:10]} occur more than once (expected each once)")
     features = mark_shared_contacts([prepare(record, settings) for record in records])
     blocking = candidate_pairs(features, settings)
     scored = score_pairs(features, blocking.pairs, settings)
-    clustering = cluster_matches(features, scored)
+    must_link, cannot_link = _operator_pairs(records, decisions)
+    clustering = cluster_matches(features, scored, must_link, cannot_link)
     clusters = [[records[i] for i in cluster] for cluster in clustering.clusters]
     ids, changes = assign_ids([[r.record_id for r in c] for c in clusters], previous)
     services = [
@@ -101,6 +110,27 @@ def deduplicate(
         splits_and_merges=changes,
         windowed_blocks=blocking.windowed_blocks,
     )
+
+
+def _operator_pairs(
+    records: list[NormalizedRecord], decisions: OperatorDecisions
+) -> tuple[list[tuple[int, int, PairExplanation]], dict[tuple[int, int], str]]:
+    """The decisions on records of this run, as indices; a decision on a record not crawled
+    this time waits for it to come back."""
+    index = {record.record_id: i for i, record in enumerate(records)}
+    must_link = []
+    for decision in decisions.must_link:
+        if decision.a in index and decision.b in index:
+            i, j = sorted((index[decision.a], index[decision.b]))
+            a, b = decision.key
+            reason = f"an operator decided must-link: {decision.reason}"
+            must_link.append((i, j, PairExplanation(a=a, b=b, score=0.0, decision="match", reasons=[reason])))
+    cannot_link = {}
+    for decision in decisions.cannot_link:
+        if decision.a in index and decision.b in index:
+            i, j = sorted((index[decision.a], index[decision.b]))
+            cannot_link[(i, j)] = decision.reason
+    return must_link, cannot_link
 
 
 def _strongest_first(explanations: Iterable[PairExplanation]) -> list[PairExplanation]:

@@ -25,7 +25,8 @@ def blocking_keys(item: RecordFeatures, rule: BlockingRule, settings: DedupSetti
     if rule == "email":
         return set(item.emails)
     if rule == "website":
-        return {item.website} if item.website else set()
+        # A page and a link to it meet under one key: an SC entry links to the municipality's page.
+        return {key for key in (item.website, item.page) if key}
     if rule == "address":
         return {item.address_key} if item.address_key else set()
     if rule == "upl":
@@ -33,8 +34,9 @@ def blocking_keys(item: RecordFeatures, rule: BlockingRule, settings: DedupSetti
         return {f"{item.municipality}|{item.upl}"} if item.upl else set()
     if rule == "name_key":
         return {" ".join(sorted(set(item.name_stems)))} if item.name_stems else set()
-    # name_token
-    return {stem for stem in item.name_stems if len(stem) >= settings.blocking.min_token_length}
+    # name_token: the words of the name and of its uniform product name
+    words = (*item.name_stems, *(item.upl_text.split() if item.upl_text else ()))
+    return {stem for stem in words if len(stem) >= settings.blocking.min_token_length}
 
 
 def _block_pairs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, replace
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
@@ -39,7 +39,7 @@ class DedupSettingsError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, ignored_types=(cached_property,))
 
 
 class FeatureWeight(_Strict):
@@ -54,6 +54,9 @@ class Thresholds(_Strict):
     uncertain: float
     name_agrees: float = Field(ge=0.0, le=1.0)
     name_agrees_with_contact: float = Field(ge=0.0, le=1.0)
+    name_same: float = Field(ge=0.0, le=1.0)
+    closest_resemblance: float = Field(ge=0.0, le=2.0)
+    closest_margin: float = Field(ge=0.0, le=2.0)
     corroborates: float = Field(ge=0.0, le=1.0)
 
     @model_validator(mode="after")
@@ -86,6 +89,26 @@ class DedupSettings(_Strict):
     stop_words: frozenset[str]
     default_trust: float = Field(ge=0.0, le=1.0)
     shared_contact: float = Field(ge=0.0, le=1.0)
+    synonyms: list[list[str]] = Field(default_factory=list)
+
+    @field_validator("synonyms")
+    @classmethod
+    def _groups_of_two_or_more(cls, groups: list[list[str]]) -> list[list[str]]:
+        short = [group for group in groups if len(group) < 2]
+        if short:
+            raise ValueError(
+                f"groups {short} name fewer than two phrases (expected a phrase and its synonyms)"
+            )
+        return [[phrase.strip().lower() for phrase in group] for group in groups]
+
+    @cached_property
+    def synonym_pattern(self) -> tuple[re.Pattern[str], dict[str, str]] | None:
+        """One regular expression over every synonym, longest first, and the phrase each stands for."""
+        canonical = {phrase: group[0] for group in self.synonyms for phrase in group[1:]}
+        if not canonical:
+            return None
+        alternatives = "|".join(re.escape(p) for p in sorted(canonical, key=len, reverse=True))
+        return re.compile(rf"(?<![^\W_])(?:{alternatives})(?![^\W_])"), canonical
 
     @field_validator("features")
     @classmethod
@@ -135,11 +158,16 @@ class RecordFeatures:
     record: NormalizedRecord
     name_text: str
     name_stems: tuple[str, ...]
+    # The UPL in the words of a name ('hulp huishoud'), so that a municipality's product matches
+    # a listing that calls it by its uniform name.
+    upl_text: str | None
     organization_stems: frozenset[str]
     phones: frozenset[str]
     emails: frozenset[str]
     website: str | None
     host: str | None
+    # The page the record was found on, in the form of `website`: an SC entry links to it.
+    page: str | None
     address_key: str | None
     postcode: str | None
     description: str | None
@@ -171,22 +199,39 @@ def _stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
+def with_synonyms(text: str | None, settings: DedupSettings) -> str | None:
+    """The text with each synonym replaced by the first phrase of its group in `dedup.yaml`:
+    'Huishoudelijke hulp' reads as 'hulp bij het huishouden'."""
+    if not text or settings.synonym_pattern is None:
+        return text
+    pattern, canonical = settings.synonym_pattern
+    return pattern.sub(lambda m: canonical[m.group(0)], text.lower())
+
+
 def name_stems(text: str | None, dropped: set[str] | frozenset[str]) -> tuple[str, ...]:
     """Stems of the words that tell one service or organisation from another."""
     return tuple(_stem(w) for w in _words(text) if w not in dropped)
 
 
+def page_key(url: str | None) -> tuple[str | None, str | None]:
+    """(host+path+query, host) of a URL: the form pages and websites are compared in."""
+    if not url:
+        return None, None
+    parts = urlsplit(url)
+    host = (parts.hostname or "").removeprefix("www.") or None
+    if host is None:
+        return None, None
+    host += f":{parts.port}" if parts.port else ""
+    return f"{host}{parts.path.rstrip('/')}{'?' + parts.query if parts.query else ''}", host
+
+
 def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures:
     """Compute the comparison values of one record."""
     dropped = settings.organization_words | settings.stop_words | place_words(record)
-    stems = name_stems(record.name, dropped) or name_stems(record.name, settings.stop_words)
-    website = host = None
-    if record.website:
-        parts = urlsplit(record.website)
-        host = (parts.hostname or "").removeprefix("www.") or None
-        website = (
-            f"{host}{parts.path.rstrip('/')}{'?' + parts.query if parts.query else ''}" if host else None
-        )
+    name = with_synonyms(record.name, settings)
+    stems = name_stems(name, dropped) or name_stems(name, settings.stop_words)
+    website, host = page_key(record.website)
+    page, _ = page_key(record.url)
     address = record.address
     address_key = postcode = None
     if address is not None:
@@ -197,19 +242,23 @@ def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures
             address_key = f"{address.street}|{address.house_number}|{address.city}".lower()
     municipality = record.municipality or (address.municipality if address else None)
     upl = record.extra.get("upl")
+    upl = upl.strip().lower() if upl and upl.strip() else None
+    upl_stems = name_stems(with_synonyms(upl, settings), settings.stop_words) if upl else ()
     return RecordFeatures(
         record=record,
         name_text=" ".join(stems) or record.name.lower(),
         name_stems=stems,
+        upl_text=" ".join(upl_stems) or None,
         organization_stems=frozenset(name_stems(record.organization, dropped)),
         phones=frozenset(p.number for p in record.phones),
         emails=frozenset(e.lower() for e in record.emails),
         website=website,
         host=host,
+        page=page,
         address_key=address_key,
         postcode=postcode,
         description=record.description.lower() if record.description else None,
-        upl=upl.strip().lower() if upl and upl.strip() else None,
+        upl=upl,
         municipality=municipality.strip().lower() if municipality else None,
     )
 
@@ -250,6 +299,10 @@ def hard_conflicts(a: RecordFeatures, b: RecordFeatures) -> list[str]:
     """Facts that make two records two services whatever else agrees; clustering checks them
     between every member of two clusters before joining them."""
     conflicts = []
+    if a.record.source_id == b.record.source_id:
+        # A source lists a service once; two of its entries are two services, however alike
+        # their names read once place words are dropped ('Consultatiebureau Brederwijk').
+        conflicts.append(f"two entries of one source {a.record.source_id!r}")
     if a.upl and b.upl and a.upl != b.upl:
         conflicts.append(f"different products: UPL {a.upl!r} vs {b.upl!r}")
     if (a.upl or b.upl) and a.municipality and b.municipality and a.municipality != b.municipality:
@@ -347,7 +400,9 @@ def _similarities(
         "address": None,
         "description": description_ratio,
     }
-    if a.website and b.website:
+    if (a.website and a.website == b.page) or (b.website and b.website == a.page):
+        found["website"] = 1.0
+    elif a.website and b.website:
         found["website"] = 1.0 if a.website == b.website else 0.5 if a.host == b.host else 0.0
     if a.address_key and b.address_key:
         same_postcode = a.postcode and a.postcode == b.postcode
@@ -377,6 +432,8 @@ def _detail(feature: FeatureName, similarity: float, a: RecordFeatures, b: Recor
             f"same product (UPL {a.upl!r})" if similarity else f"different products ({a.upl!r} vs {b.upl!r})"
         )
     if feature == "website":
+        if similarity == 1.0 and a.website != b.website:
+            return f"one links to the page the other was found on: {a.website or b.website}"
         if similarity == 1.0:
             return f"same page {a.website}"
         return (
@@ -408,6 +465,8 @@ def score_pairs(
     set_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_set_ratio, workers=-1)
     sort_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_sort_ratio, workers=-1)
     name_ratio = ((set_ratio + sort_ratio) / 200).tolist()
+    for k, ratio in _upl_name_ratios(features, pairs).items():
+        name_ratio[k] = max(name_ratio[k], ratio)
     described = [k for k, (i, j) in enumerate(pairs) if features[i].description and features[j].description]
     description_ratio: dict[int, float] = {}
     if described:
@@ -418,14 +477,99 @@ def score_pairs(
             workers=-1,
         )
         description_ratio = dict(zip(described, (ratios / 100).tolist(), strict=True))
+    similarities = [
+        _similarities(features[i], features[j], name_ratio[k], description_ratio.get(k), settings)
+        for k, (i, j) in enumerate(pairs)
+    ]
+    decisions = [
+        _decide(features[i], features[j], similarities[k], settings) for k, (i, j) in enumerate(pairs)
+    ]
+    for k in _closest_counterparts(features, pairs, similarities, decisions, settings):
+        score, _, conflicts, reasons = decisions[k]
+        decisions[k] = (
+            score,
+            "match",
+            conflicts,
+            [*reasons, "but each is the other's closest entry in its source among those sharing contacts"],
+        )
     kept = []
     for k, (i, j) in enumerate(pairs):
-        a, b = features[i], features[j]
-        similarities = _similarities(a, b, name_ratio[k], description_ratio.get(k), settings)
-        decided = _decide(a, b, similarities, settings)
-        if keep_non_matches or decided[1] != "non_match":
-            kept.append((i, j, _explain(a, b, similarities, *decided, settings)))
+        if keep_non_matches or decisions[k][1] != "non_match":
+            a, b = features[i], features[j]
+            kept.append((i, j, _explain(a, b, similarities[k], *decisions[k], settings)))
     return kept
+
+
+def _closest_counterparts(
+    features: list[RecordFeatures],
+    pairs: list[tuple[int, int]],
+    similarities: list[dict[FeatureName, float]],
+    decisions: list[tuple[float, Decision, list[str], list[str]]],
+    s: DedupSettings,
+) -> list[int]:
+    """Pairs refused only for their names that are each other's closest counterpart.
+
+    A source lists a service once, so when two sources list one organisation's services under
+    their own names ('Buren voor Buren', 'Burenhulp De Linde'), the entry of the other source
+    that shares contact details and reads most alike (name and description) is the same
+    service, when it is so both ways and clearly ahead of the next one."""
+    contact = ("phone", "email", "address", "website")
+    text: dict[int, float] = {}
+    for k, (score, decision, conflicts, _) in enumerate(decisions):
+        found = similarities[k]
+        refused_for_name = decision == "non_match" and not conflicts and score >= s.thresholds.match
+        if refused_for_name and any(found.get(f, 0.0) >= s.shared_contact for f in contact):
+            text[k] = found["name"] + found.get("description", 0.0)
+    if not text:
+        return []
+    # For each record and each other source: the candidates' text similarity, over all pairs
+    # with shared contacts (matches included, so that a record already matched is not reused).
+    options: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    for k, (i, j) in enumerate(pairs):
+        found = similarities[k]
+        if decisions[k][2] or not any(found.get(f, 0.0) >= s.shared_contact for f in contact):
+            continue
+        resemblance = found["name"] + found.get("description", 0.0)
+        options.setdefault((i, features[j].record.source_id), []).append((resemblance, k))
+        options.setdefault((j, features[i].record.source_id), []).append((resemblance, k))
+    chosen = []
+    for k, resemblance in text.items():
+        i, j = pairs[k]
+        mutual = True
+        for side, other in ((i, features[j].record.source_id), (j, features[i].record.source_id)):
+            ranked = sorted(options[(side, other)], reverse=True)
+            runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
+            if ranked[0][1] != k or resemblance - runner_up < s.thresholds.closest_margin:
+                mutual = False
+        if mutual and resemblance >= s.thresholds.closest_resemblance:
+            chosen.append(k)
+    return chosen
+
+
+def _upl_name_ratios(features: list[RecordFeatures], pairs: list[tuple[int, int]]) -> dict[int, float]:
+    """For pairs where a record has a UPL, how well that uniform name matches the other's name,
+    in bulk: the municipality's 'Mantelzorgcompliment' is the UPL 'mantelzorgwaardering'."""
+    sides = [
+        (k, features[i].upl_text, features[j].name_text)
+        for k, (i, j) in enumerate(pairs)
+        if features[i].upl_text
+    ] + [
+        (k, features[j].upl_text, features[i].name_text)
+        for k, (i, j) in enumerate(pairs)
+        if features[j].upl_text
+    ]
+    if not sides:
+        return {}
+    uniform, names = [u for _, u, _ in sides], [n for _, _, n in sides]
+    ratios = (
+        process.cpdist(uniform, names, scorer=fuzz.token_set_ratio, workers=-1)
+        + process.cpdist(uniform, names, scorer=fuzz.token_sort_ratio, workers=-1)
+    ) / 200
+    best: dict[int, float] = {}
+    for (k, upl, name), ratio in zip(sides, ratios.tolist(), strict=True):
+        contained = name_containment(tuple(upl.split()), tuple(name.split()))
+        best[k] = max(best.get(k, 0.0), ratio, contained)
+    return best
 
 
 def _points(similarities: dict[FeatureName, float], s: DedupSettings) -> dict[FeatureName, float]:
@@ -456,6 +600,18 @@ def _decide(
         return score, "non_match", conflicts, [f"names disagree ({name:.2f} < {name_needed})"]
     if score >= s.thresholds.match and corroborating:
         return score, "match", conflicts, [f"name agrees, corroborated by {', '.join(corroborating)}"]
+    # A contact a source gives several services says 'same organisation'; within one
+    # organisation a name that is nearly the same is the same service.
+    organisation = [
+        f for f in ("phone", "email", "address") if s.shared_contact <= similarities.get(f, 0.0) < 1.0
+    ]
+    if score >= s.thresholds.match and organisation and name >= s.thresholds.name_same:
+        return (
+            score,
+            "match",
+            conflicts,
+            [f"name the same ({name:.2f}) within one organisation ({', '.join(organisation)} shared)"],
+        )
     if score >= s.thresholds.uncertain:
         if not corroborating:
             return (
