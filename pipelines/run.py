@@ -63,8 +63,7 @@ def run_pipeline(
     if not result.success:
         raise PipelineFailed(f"the directory run {result.run_id} failed: {_failure(result)}")
     version = result.asset_value("published_directory")
-    crawled = {sid: crawl for sid, crawl in crawls.items() if crawl is not None}
-    return summarize_run(crawled, validated, result.asset_value("classified_services"), version.id)
+    return summarize_run(crawls, validated, result.asset_value("classified_services"), version.id)
 
 
 def _value(result: dg.ExecuteInProcessResult, asset: str):

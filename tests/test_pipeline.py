@@ -64,6 +64,7 @@ def test_a_source_whose_server_is_down_is_reported_and_the_others_publish(demo_r
     by_source = {s.source_id: s for s in summary.sources}
     broken = by_source.pop(BROKEN_SOURCE)
     assert broken.crawled == 0 and broken.fetch_errors >= 1
+    assert broken.problem.startswith("no records (connection")
     assert all(s.crawled > 0 for s in by_source.values())
     assert summary.services >= 140
     materialization = instance.get_latest_materialization_event(dg.AssetKey("crawled_records"))

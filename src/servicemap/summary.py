@@ -39,10 +39,16 @@ class RunSummary(BaseModel):
 
 
 def summarize_source(
-    source_id: str, crawl: CrawlResult, validated: StageResult[NormalizedRecord] | None
+    source_id: str, crawl: CrawlResult | None, validated: StageResult[NormalizedRecord] | None
 ) -> SourceSummary:
-    """One source's line: what its crawl fetched and yielded, and what survived validation."""
+    """One source's line: what its crawl fetched and yielded, what survived validation, and
+    in words what went wrong."""
+    if crawl is None:
+        return SourceSummary(source_id=source_id, problem="the crawl step failed: see the run in Dagster")
     problems = list(crawl.errors)
+    if not crawl.records:
+        kinds = ", ".join(f"{kind}: {n}" for kind, n in crawl.errors_by_kind().most_common())
+        problems.append(f"no records ({kinds})" if kinds else "no records")
     if validated is None:
         problems.append("not normalised or validated: see the run's failed step")
     return SourceSummary(
@@ -57,7 +63,7 @@ def summarize_source(
 
 
 def summarize_run(
-    crawls: dict[str, CrawlResult],
+    crawls: dict[str, CrawlResult | None],
     validated: dict[str, StageResult[NormalizedRecord] | None],
     services: list[ClassifiedService],
     version_id: str | None,
@@ -65,7 +71,7 @@ def summarize_run(
     """The run in numbers, with the conservation equation over every crawled record."""
     sources = [summarize_source(sid, crawls[sid], validated.get(sid)) for sid in sorted(crawls)]
     rejected = [r for result in validated.values() if result for r in result.rejected]
-    crawled_ids = [r.record_id for crawl in crawls.values() for r in crawl.records]
+    crawled_ids = [r.record_id for crawl in crawls.values() if crawl for r in crawl.records]
     domains = Counter(term for s in services for term in s.terms("life_domain"))
     return RunSummary(
         sources=sources,
