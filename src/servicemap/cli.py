@@ -24,6 +24,8 @@ evaluate_app = typer.Typer(
 )
 app.add_typer(sources_app, name="sources")
 app.add_typer(evaluate_app, name="evaluate")
+taxonomy_app = typer.Typer(help="Check the life-domain taxonomy.", no_args_is_help=True)
+app.add_typer(taxonomy_app, name="taxonomy")
 
 console = Console(soft_wrap=True)  # messages and ids are never broken over lines
 errors = Console(stderr=True, soft_wrap=True)
@@ -55,14 +57,21 @@ def demo_sources(work_dir: Path):
         yield path
 
 
+def dagster_home(work_dir: Path) -> Path:
+    """$DAGSTER_HOME, else `work_dir/dagster`: runs with different work dirs never share stored
+    asset values. The repository's dagster.yaml lays out var/dagster the same way."""
+    home = Path(os.environ.get("DAGSTER_HOME") or work_dir / "dagster").resolve()
+    home.mkdir(parents=True, exist_ok=True)
+    config = home / "dagster.yaml"
+    if not config.exists():
+        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+    return home
+
+
 def dagster_instance(work_dir: Path):
-    """The Dagster instance: $DAGSTER_HOME, else this checkout's dagster.yaml, else one under work_dir."""
     import dagster as dg
 
-    if not os.environ.get("DAGSTER_HOME"):
-        home = Path.cwd() if Path("dagster.yaml").is_file() else work_dir / "dagster"
-        home.mkdir(parents=True, exist_ok=True)
-        os.environ["DAGSTER_HOME"] = str(home.resolve())
+    os.environ["DAGSTER_HOME"] = str(dagster_home(work_dir))
     return dg.DagsterInstance.get()
 
 
@@ -352,6 +361,40 @@ def evaluate_dedup(
     )
 
 
+@evaluate_app.command("classification")
+def evaluate_classification(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Ground truth JSON (default: the demo's).")
+    ] = None,
+) -> None:
+    """Per-label precision, recall and F1 of the published labels against the ground truth."""
+    from servicemap.evaluation import evaluate_classification as evaluate
+    from servicemap.evaluation import format_classification, load_ground_truth
+    from servicemap.publish import NoDirectoryPublished
+
+    try:
+        scores = evaluate(database, load_ground_truth(ground_truth))
+    except NoDirectoryPublished as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    console.print(Text(format_classification(scores, markdown=False)))
+
+
+@taxonomy_app.command("check")
+def taxonomy_check(
+    path: Annotated[Path | None, typer.Argument(help="A taxonomy file (default: the packaged one).")] = None,
+) -> None:
+    """Check a taxonomy file: domains, facets, ZRM and Positive Health mappings, lexicons."""
+    from servicemap.classify import TaxonomyError, load_taxonomy
+
+    try:
+        taxonomy = load_taxonomy(path)
+    except TaxonomyError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    counts = ", ".join(f"{t.id}: {len(t.terms)} terms" for t in taxonomy.taxonomies)
+    console.print(f"{path or 'the packaged taxonomy'}: valid ({counts}).", highlight=False)
+
+
 @app.command()
 def ui(
     demo: Annotated[bool, typer.Option("--demo", help="Serve the demo region for the crawl.")] = False,
@@ -361,12 +404,14 @@ def ui(
     """Start `dagster dev` on this checkout (the demo region served alongside with --demo)."""
     import subprocess
 
-    if not Path("dagster.yaml").is_file():
-        raise fail("run this in the servicemap checkout (no dagster.yaml here)", EXIT_BAD_INPUT)
+    if not Path("pyproject.toml").is_file():
+        raise fail(
+            "run this in the servicemap checkout: dagster dev loads its pyproject.toml", EXIT_BAD_INPUT
+        )
     _ensure_sqlite_dir(database)
     env = {
         **os.environ,
-        "DAGSTER_HOME": str(Path.cwd()),
+        "DAGSTER_HOME": str(dagster_home(work_dir)),
         "SERVICEMAP_DATABASE_URL": database,
         "SERVICEMAP_WORK_DIR": str(work_dir),
     }

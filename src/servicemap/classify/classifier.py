@@ -73,35 +73,43 @@ class _LexiconIndex:
                     self.tails[pattern.stems[0]].append((term_id, pattern))
         self.head_lengths = sorted({len(w) for w in self.heads})
         self.tail_lengths = sorted({len(s) for s in self.tails})
+        # A directory repeats its words: what may match at a word is worked out once per
+        # word (its stem follows from it).
+        self._candidates: dict[str, tuple[list[_Entry], list[_Entry]]] = {}
 
     def hits(self, tokens: list[Token]) -> list[tuple[int, int, str, _Pattern]]:
         """Every (start, end, term id, pattern) occurring in one clause."""
         found: dict[tuple[int, int, str, str], tuple[int, int, str, _Pattern]] = {}
         for start, token in enumerate(tokens):
-            whole = [*self.by_stem.get(token.stem, ()), *self.by_word.get(token.word, ())]
+            candidates = self._candidates.get(token.word)
+            if candidates is None:
+                candidates = self._candidates[token.word] = self.candidates(token)
+            whole, in_compound = candidates
             for term_id, pattern in whole:
                 if pattern.continues_at(tokens, start):
                     end = start + len(pattern.words)
                     found[(start, end, term_id, pattern.text)] = (start, end, term_id, pattern)
-            for length in self.head_lengths:
-                if len(token.word) - length >= COMPOUND_MIN_REST:
-                    for term_id, pattern in self.heads.get(token.word[:length], ()):
-                        found[(start, start + 1, term_id, pattern.text)] = (
-                            start,
-                            start + 1,
-                            term_id,
-                            pattern,
-                        )
-            for length in self.tail_lengths:
-                if len(token.stem) - length >= COMPOUND_MIN_REST:
-                    for term_id, pattern in self.tails.get(token.stem[-length:], ()):
-                        found[(start, start + 1, term_id, pattern.text)] = (
-                            start,
-                            start + 1,
-                            term_id,
-                            pattern,
-                        )
+            for term_id, pattern in in_compound:
+                found[(start, start + 1, term_id, pattern.text)] = (start, start + 1, term_id, pattern)
         return list(found.values())
+
+    def candidates(self, token: Token) -> tuple[list[_Entry], list[_Entry]]:
+        """The entries that may start at this word, and those found inside it: at the head
+        ('schuld' in 'schuldhulp') or, stemmed, at the tail, leaving a plausible word as the rest."""
+        whole = [*self.by_stem.get(token.stem, ()), *self.by_word.get(token.word, ())]
+        entries = [
+            entry
+            for length in self.head_lengths
+            if len(token.word) - length >= COMPOUND_MIN_REST
+            for entry in self.heads.get(token.word[:length], ())
+        ]
+        entries += [
+            entry
+            for length in self.tail_lengths
+            if len(token.stem) - length >= COMPOUND_MIN_REST
+            for entry in self.tails.get(token.stem[-length:], ())
+        ]
+        return whole, entries
 
 
 def _pattern(entry: str, factor: float, dutch: bool) -> _Pattern | None:
@@ -183,6 +191,7 @@ class Classifier:
                         categories={" ".join(words(c)): c for c in lexicon.categories},
                     )
                 )
+        self._terms_of = {spec.id: [t for t in self._terms if t.spec is spec] for spec in taxonomy.taxonomies}
         self._indexes = {
             spec.id: _LexiconIndex(
                 [(t.term.id, p) for t in self._terms if t.spec is spec for p in t.patterns]
@@ -213,7 +222,7 @@ class Classifier:
 
         labels: list[Label] = []
         for spec in self.taxonomy.taxonomies:
-            compiled_terms = [t for t in self._terms if t.spec is spec]
+            compiled_terms = self._terms_of[spec.id]
             evidence = {t.term.id: _Evidence() for t in compiled_terms}
             if "categories" in spec.fields:
                 for compiled in compiled_terms:

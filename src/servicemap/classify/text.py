@@ -35,6 +35,8 @@ class Token:
 
 def fold(text: str) -> str:
     """Lowercase without accents: 'Cliëntondersteuning' and 'clientondersteuning' read alike."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.lower())
     return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
