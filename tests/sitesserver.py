@@ -5,7 +5,8 @@ Files are looked up as the path, the path + '.json', or the path's 'index.html';
 picks '<path>@<query>' (e.g. 'api/services@page=2.json'). In text files '@@ORIGIN@@' becomes the
 server's own origin and '@@OFFSITE@@' the same server under another host name ('localhost'),
 which a crawl must treat as another site. Files are served with an ETag and answer a
-matching If-None-Match with 304, as a site does for a re-crawl."""
+matching If-None-Match with 304, as a site does for a re-crawl. A test can make a path fail:
+answer with an error status, stall, cut the body short, or serve another body in its place."""
 
 from __future__ import annotations
 
@@ -26,13 +27,21 @@ class SiteServer:
     """`with SiteServer("brederwijk", statuses={"/storing.html": 500}) as site: site.url("/")`."""
 
     def __init__(
-        self, site: str, statuses: dict[str, int] | None = None, stalls: dict[str, float] | None = None
+        self,
+        site: str,
+        statuses: dict[str, int] | None = None,
+        stalls: dict[str, float] | None = None,
+        truncated: set[str] | None = None,
+        bodies: dict[str, tuple[str, bytes]] | None = None,
     ):
         self.root = SITES / site
         self.statuses = statuses or {}
         self.stalls = stalls or {}  # path -> seconds to wait before answering (a hanging page)
+        self.truncated = truncated or set()  # paths whose body stops halfway, then the connection closes
+        self.bodies = bodies or {}  # path -> (content type, body) served with 200 instead of the file
         self.requests: list[str] = []
         self.conditional: list[tuple[str, str | None]] = []  # (path, If-None-Match sent) per file served
+        self.answers: list[tuple[str, int]] = []  # (path, status) per answer sent
         self._lock = threading.Lock()
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.port = self._server.server_address[1]
@@ -69,6 +78,10 @@ class SiteServer:
                 if status is not None:
                     self._send(status, b"<html><body>Storing</body></html>", "text/html")
                     return
+                if parts.path in server.bodies:
+                    content_type, replacement = server.bodies[parts.path]
+                    self._send(200, replacement, content_type)
+                    return
                 file = server._find(unquote(parts.path), parts.query)
                 if file is None:
                     self._send(404, b"<html><body>Niet gevonden</body></html>", "text/html")
@@ -82,13 +95,26 @@ class SiteServer:
                 with server._lock:
                     server.conditional.append((self.path, self.headers.get("If-None-Match")))
                 if self.headers.get("If-None-Match") == etag:
+                    server._answered(self.path, 304)
                     self.send_response(304)
                     self.send_header("ETag", etag)
                     self.end_headers()
                     return
+                if parts.path in server.truncated:
+                    self._send(200, body, content_type, etag, cut=len(body) // 2)
+                    return
                 self._send(200, body, content_type, etag)
 
-            def _send(self, status: int, body: bytes, content_type: str, etag: str | None = None) -> None:
+            def _send(
+                self,
+                status: int,
+                body: bytes,
+                content_type: str,
+                etag: str | None = None,
+                cut: int | None = None,
+            ) -> None:
+                """Answer with `body`; with `cut`, announce all of it but send only that many bytes."""
+                server._answered(self.path, status)
                 self.send_response(status)
                 if etag:
                     self.send_header("ETag", etag)
@@ -96,14 +122,20 @@ class SiteServer:
                 self.send_header("Content-Length", str(len(body)))
                 try:
                     self.end_headers()
-                    self.wfile.write(body)
+                    self.wfile.write(body if cut is None else body[:cut])
                 except (ConnectionResetError, BrokenPipeError):
                     pass  # the crawler gave up waiting (a timeout test): nobody to answer
+                if cut is not None:
+                    self.close_connection = True
 
             def log_message(self, format: str, *args: object) -> None:  # noqa: A002
                 """Quiet: the recorded paths are the log."""
 
         return Handler
+
+    def _answered(self, path: str, status: int) -> None:
+        with self._lock:
+            self.answers.append((path, status))
 
     def _find(self, path: str, query: str) -> Path | None:
         relative = path.lstrip("/")

@@ -210,16 +210,42 @@ def test_unknown_source_is_refused_before_any_request(tmp_path):
         crawl_source(sources, "elders", tmp_path / "work")
 
 
-def test_recrawl_asks_conditionally_and_keeps_the_records(tmp_path):
+def test_recrawl_asks_conditionally_gets_304s_and_keeps_the_records(tmp_path):
     with SiteServer("welzijn-schema") as site:
         source = {"kind": "schema_org", "start_urls": [site.url("/")]}
         first = crawl(tmp_path, source)
         site.conditional.clear()
+        site.answers.clear()
         second = crawl(tmp_path, source)
-    assert dict(site.conditional)["/activiteiten/taalcafe.html"] is not None  # If-None-Match sent
-    assert {r.key for r in second.records} == {r.key for r in first.records}
+    pages = [
+        "/robots.txt",
+        "/sitemap.xml",
+        "/",
+        "/activiteiten/koffieochtend.html",
+        "/activiteiten/taalcafe.html",
+    ]
+    assert {path: sent is not None for path, sent in site.conditional} == dict.fromkeys(pages, True) | {
+        "/activiteiten/kapotte-data.html": True
+    }  # If-None-Match on every page seen before
+    assert {status for _, status in site.answers} == {304}
+    # A 304 page still gives its records, from the cache: a re-crawl loses nothing.
+    as_found = lambda result: {r.key: r.model_dump(exclude={"fetched_at"}) for r in result.records}  # noqa: E731
+    assert as_found(second) == as_found(first) and len(second.records) == 4
     taalcafe = [f for f in second.fetches if f.url.endswith("/activiteiten/taalcafe.html")]
-    assert [(f.status, f.cached) for f in taalcafe] == [(200, True)]
+    assert [(f.status, f.cached, f.bytes) for f in taalcafe] == [(304, True, 0)]
+    assert second.by_status() == {304: len(site.answers)} and first.by_status()[304] == 0
+
+
+def test_changed_page_is_fetched_again_on_recrawl(tmp_path):
+    with SiteServer("welzijn-schema") as site:
+        source = {"kind": "schema_org", "start_urls": [site.url("/")]}
+        crawl(tmp_path, source)
+        site.answers.clear()
+        changed = (site.root / "activiteiten" / "taalcafe.html").read_bytes().replace(b"Taalcaf", b"Praatcaf")
+        site.bodies["/activiteiten/taalcafe.html"] = ("text/html", changed)
+        second = crawl(tmp_path, source)
+    assert dict(site.answers)["/activiteiten/taalcafe.html"] == 200
+    assert by_key(second)["/activiteiten/taalcafe.html"].service_name == "Praatcafé Lindehoven"
 
 
 def test_hsds_tabular_package_is_read_from_its_datapackage(tmp_path):
@@ -261,3 +287,26 @@ def test_page_that_does_not_answer_in_time_is_recorded_as_a_timeout(tmp_path):
     timeouts = [f.url for f in result.fetches if f.error_kind == "timeout"]
     assert [u.split("/", 3)[-1] for u in timeouts] == ["producten/schuldhulpverlening.html"]
     assert "/producten/hulp-bij-het-huishouden.html" in by_key(result)
+
+
+def test_truncated_body_is_recorded_and_the_rest_is_crawled(tmp_path):
+    with SiteServer("brederwijk", truncated={"/producten/schuldhulpverlening.html"}) as site:
+        result = crawl(tmp_path, brederwijk_source(site, max_depth=1))
+    [cut] = [f for f in result.fetches if f.error_kind == "truncated"]
+    assert cut.url.endswith("/producten/schuldhulpverlening.html") and cut.status is None
+    assert site.requested("/producten/schuldhulpverlening.html") == 3  # retried twice, then given up
+    assert "/producten/schuldhulpverlening.html" not in by_key(result)  # half a page is no record
+    assert "/producten/hulp-bij-het-huishouden.html" in by_key(result)
+
+
+def test_html_page_where_hsds_json_was_expected_is_recorded_and_the_rest_is_crawled(tmp_path):
+    maintenance = "<!DOCTYPE html><html><body><h1>Wij zijn even in onderhoud</h1></body></html>"
+    service_path = "/api/services/7d0c2f8e-3b1a-4c55-9a7e-1f2b3c4d5e02"
+    with SiteServer("wijkwijzer-hsds", bodies={service_path: ("text/html", maintenance.encode())}) as site:
+        result = crawl(tmp_path, {"kind": "hsds_api", "start_urls": [site.url("/api/services")]})
+    unreadable = {
+        f.url.split("/", 3)[-1]: f.error for f in result.fetches if f.error_kind == "extraction_error"
+    }
+    assert "not JSON" in unreadable[service_path.lstrip("/")]
+    assert set(by_key(result)) == {"7d0c2f8e-3b1a-4c55-9a7e-1f2b3c4d5e01"}
+    assert site.requested("/api/services?page=2") == 1  # the listing went on past the broken service

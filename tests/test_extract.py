@@ -104,6 +104,62 @@ def test_microdata_service_with_nested_provider_and_place():
     assert service.opening_hours == ["Mo-Fr 10:00-16:00"]
 
 
+def test_rdfa_service_reads_like_json_ld_with_references_and_nested_resources():
+    html = read(HTML / "wijkcentrum_rdfa.html")
+    raadslieden, brigade = extract_services(
+        html, page_url="https://www.brederwijk.example/producten/raadslieden"
+    )
+    assert raadslieden.key == "/producten/raadslieden" and brigade.key == "/producten/raadslieden#2"
+    assert raadslieden.service_name == "Sociaal raadslieden"
+    assert raadslieden.organization_name == "Gemeente Brederwijk"  # provider given by resource="#gemeente"
+    assert raadslieden.description == (
+        "Gratis advies over uitkeringen, toeslagen, belastingen en brieven van instanties. "
+        "Ook voor vragen over de Wmo en bezwaarprocedures."
+    )
+    assert (raadslieden.address_lines, raadslieden.postcode, raadslieden.city) == (
+        ["Één-Meilaan 7"],
+        "3512 KZ",
+        "Brederwijk",
+    )
+    assert raadslieden.phones == ["tel:+31302100200"]  # RDFa's value of a link is its href, as found
+    assert raadslieden.emails == ["raadslieden@brederwijk.example"]  # `content` wins over the text
+    assert raadslieden.opening_hours == ["Tu,Th 09:00-12:30"]  # <time datetime>, not "9.00"
+    assert (raadslieden.latitude, raadslieden.longitude) == ("52.0907", "5.1214")
+    assert raadslieden.audience == "Inwoners met een laag inkomen"
+    assert raadslieden.categories == ["Geldzaken", "Juridisch advies"]
+    assert raadslieden.language == "nl"
+
+
+def test_rdfa_with_a_declared_prefix_counts_and_other_vocabularies_do_not():
+    html = read(HTML / "wijkcentrum_rdfa.html")
+    brigade = extract_services(html, page_url="https://www.brederwijk.example/producten/raadslieden")[1]
+    assert brigade.service_name == "Formulierenbrigade"  # typeof="s:Service" with prefix s: schema.org
+    assert brigade.organization_name == "Vrijwilligerscentrale Brederwijk"
+    # Breadcrumbs, Open Graph, Dublin Core and FOAF on the same page give no services or fields.
+    assert brigade.description == "Vrijwilligers helpen bij het invullen van formulieren."
+    foaf_only = (
+        '<html><body vocab="http://xmlns.com/foaf/0.1/"><div typeof="Organization">'
+        '<span property="name">Geen schema.org</span></div></body></html>'
+    )
+    assert extract_services(foaf_only, "https://x.example/over-ons") == []
+
+
+def test_rdfa_organization_page_counts_when_no_service_is_described():
+    html = (
+        '<html><body vocab="http://schema.org/"><div typeof="LocalBusiness">'
+        '<h1 property="name">Repair Café Lindehoven</h1>'
+        '<meta property="openingHours" content="Sa 10:00-13:00">'
+        '<div property="address" typeof="PostalAddress"><span property="streetAddress">Kerkpad 2</span></div>'
+        "</div></body></html>"
+    )
+    [place] = extract_services(html, "https://repaircafe.example/")
+    assert (place.service_name, place.address_lines, place.opening_hours) == (
+        "Repair Café Lindehoven",
+        ["Kerkpad 2"],
+        ["Sa 10:00-13:00"],
+    )
+
+
 def test_organization_page_counts_when_no_service_is_described():
     html = read(SITES / "welzijn-schema" / "activiteiten" / "koffieochtend.html")
     [place] = extract_services(

@@ -16,11 +16,13 @@ from scrapy.exceptions import (
     DownloadTimeoutError,
     IgnoreRequest,
     NotConfigured,
+    ResponseDataLossError,
 )
 from scrapy.http import Response
 from twisted.internet import error as twisted_errors
 
 from servicemap.crawl.fetches import FetchRecord
+from servicemap_crawlers.httpcache import NOT_MODIFIED
 
 # Sent by a spider about a page it could not use (kwargs: url, kind, message), e.g. an
 # unreadable page ("extraction_error") or one left out at the source's page limit ("page_limit").
@@ -50,14 +52,17 @@ class FetchLogMiddleware:
         request.meta[_STARTED] = time.monotonic()
 
     def process_response(self, request: Request, response: Response) -> Response:
-        status = response.status
+        """Log the site's answer: a page confirmed unchanged is a 304 of no bytes, though the
+        spider gets the cached page."""
+        not_modified = request.meta.get(NOT_MODIFIED, False)
+        status = 304 if not_modified else response.status
         kind = "http_5xx" if status >= 500 else "http_4xx" if status >= 400 else None
         self._write(
             FetchRecord(
                 url=response.url,
                 fetched_at=datetime.now(UTC),
                 status=status,
-                bytes=len(response.body),
+                bytes=0 if not_modified else len(response.body),
                 duration_ms=self._duration(request),
                 cached="cached" in response.flags,
                 error_kind=kind,
@@ -105,6 +110,8 @@ def error_kind(exception: Exception) -> str:
         return "dns"
     if isinstance(exception, DownloadCancelledError):
         return "too_large"
+    if isinstance(exception, ResponseDataLossError):
+        return "truncated"
     if isinstance(
         exception,
         (

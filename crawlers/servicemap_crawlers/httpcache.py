@@ -6,6 +6,10 @@ from scrapy import Request
 from scrapy.extensions.httpcache import RFC2616Policy
 from scrapy.http import Response
 
+# Set on a request whose cached page the site confirmed with 304: the cache middleware hands the
+# cached 200 on, and the fetch log needs to know what the site really answered.
+NOT_MODIFIED = "servicemap_not_modified"
+
 
 class RevalidatingPolicy(RFC2616Policy):
     """RFC 2616 caching, except that a cached page is never used unasked and a server error
@@ -22,4 +26,7 @@ class RevalidatingPolicy(RFC2616Policy):
     def is_cached_response_valid(
         self, cachedresponse: Response, response: Response, request: Request
     ) -> bool:
-        return response.status == 304
+        if response.status == 304:
+            request.meta[NOT_MODIFIED] = True
+            return True
+        return False

@@ -16,6 +16,7 @@ ErrorKind = Literal[
     "robots_forbidden",
     "offsite",
     "too_large",
+    "truncated",
     "extraction_error",
     "page_limit",
     "other",

@@ -1,5 +1,5 @@
-"""schema.org on a page: JSON-LD (with @graph and @id references) and microdata, read into
-one shape so that both give the same fields."""
+"""schema.org on a page: JSON-LD (with @graph and @id references), microdata and RDFa, read
+into one shape so that all three give the same fields."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def extract_services(html: str, page_url: str) -> list[RawFields]:
         document = lxml.html.document_fromstring(_XML_DECLARATION.sub("", html, count=1))
     except etree.ParserError:  # an empty document or only a comment
         return []
-    items = list(_json_ld_items(document, page_url)) + list(_microdata_items(document))
+    items = [*_json_ld_items(document, page_url), *_microdata_items(document), *_rdfa_items(document)]
     # Nodes by @id, so that a reference ({"@id": ...}) reads as the node it names.
     index = {n["@id"]: n for n in _all_nodes(items) if isinstance(n.get("@id"), str) and len(n) > 1}
     services = [i for i in items if _types(i) & SERVICE_TYPES]
@@ -133,6 +133,107 @@ def _microdata_value(element) -> object:
     if element.get("content") is not None:
         return element.get("content")
     return visible_text(element)
+
+
+# RDFa's initial context: 'schema:' works without a prefix declaration.
+_RDFA_DEFAULT_PREFIXES = {"schema": "http://schema.org/"}
+
+
+def _rdfa_items(document) -> Iterator[dict]:
+    """Top-level RDFa resources (`typeof` not under a `property`) with a schema.org type."""
+    for element in document.xpath("//*[@typeof and not(@property)]"):
+        item = _rdfa_item(element)
+        if item["@type"]:
+            yield item
+
+
+def _rdfa_item(element) -> dict:
+    """A `typeof` element as a JSON-LD-like dict, as `_microdata_item` does for an itemscope;
+    terms outside schema.org (another vocab or prefix) are left out."""
+    vocab, prefixes = _rdfa_context(element)
+    types = [_rdfa_term(t, vocab, prefixes) for t in element.get("typeof").split()]
+    item: dict = {"@type": [t for t in types if t]}
+    if identifier := element.get("resource") or element.get("about"):
+        item["@id"] = identifier
+    for prop_element in _rdfa_props_of(element):
+        value = _rdfa_value(prop_element)
+        prop_vocab, prop_prefixes = _rdfa_context(prop_element)
+        for term in prop_element.get("property").split():
+            name = _rdfa_term(term, prop_vocab, prop_prefixes)
+            if name is None:
+                continue
+            if name in item:
+                existing = item[name] if isinstance(item[name], list) else [item[name]]
+                item[name] = [*existing, value]
+            else:
+                item[name] = value
+    return item
+
+
+def _rdfa_props_of(element) -> Iterator:
+    for child in element:
+        if not isinstance(child.tag, str):
+            continue
+        if child.get("property") is not None:
+            yield child
+        if child.get("typeof") is None:
+            yield from _rdfa_props_of(child)
+
+
+def _rdfa_value(element) -> object:
+    """RDFa Lite's value of a `property`: a nested resource, `content`, a link, or the text."""
+    if element.get("typeof") is not None:
+        return _rdfa_item(element)
+    if element.get("content") is not None:
+        return element.get("content")
+    if element.get("resource"):
+        return {"@id": element.get("resource")}  # a reference, read through the @id index
+    for attribute in ("href", "src"):
+        if element.get(attribute):
+            return element.get(attribute)
+    if element.tag == "time" and element.get("datetime"):
+        return element.get("datetime")
+    return visible_text(element)
+
+
+def _rdfa_context(element) -> tuple[str | None, dict[str, str]]:
+    """The `vocab` and `prefix` declarations in force at `element` (the nearest wins)."""
+    vocab, prefixes = None, dict(_RDFA_DEFAULT_PREFIXES)
+    declared: list[dict[str, str]] = []
+    for ancestor in element.iterancestors():
+        vocab = vocab or ancestor.get("vocab")
+        declared.append(_prefix_map(ancestor.get("prefix")))
+    vocab = element.get("vocab") or vocab
+    for mapping in reversed(declared):
+        prefixes.update(mapping)
+    prefixes.update(_prefix_map(element.get("prefix")))
+    return vocab, prefixes
+
+
+def _prefix_map(declaration: str | None) -> dict[str, str]:
+    """'schema: https://schema.org/ dc: http://purl.org/dc/terms/' as {prefix: IRI}."""
+    parts = (declaration or "").split()
+    return {
+        name.rstrip(":"): iri
+        for name, iri in zip(parts[::2], parts[1::2], strict=False)
+        if name.endswith(":")
+    }
+
+
+def _rdfa_term(term: str, vocab: str | None, prefixes: dict[str, str]) -> str | None:
+    """'Service' under a schema.org vocab, 'schema:Service' or 'https://schema.org/Service' as
+    'Service'; None for a term of another vocabulary."""
+    if "://" in term:
+        base, _, name = term.rpartition("/")
+        return name if _is_schema_org(base + "/") else None
+    if ":" in term:
+        prefix, _, name = term.partition(":")
+        return name if _is_schema_org(prefixes.get(prefix)) else None
+    return term if _is_schema_org(vocab) else None
+
+
+def _is_schema_org(iri: str | None) -> bool:
+    return iri is not None and iri.split("://", 1)[-1].removeprefix("www.").rstrip("/") == "schema.org"
 
 
 def _types(node: dict) -> set[str]:
