@@ -40,6 +40,7 @@ class SiteServer:
         self.truncated = truncated or set()  # paths whose body stops halfway, then the connection closes
         self.bodies = bodies or {}  # path -> (content type, body) served with 200 instead of the file
         self.requests: list[str] = []
+        self.request_times: list[tuple[str, float]] = []  # (path, monotonic seconds) per request
         self.conditional: list[tuple[str, str | None]] = []  # (path, If-None-Match sent) per file served
         self.answers: list[tuple[str, int]] = []  # (path, status) per answer sent
         self._lock = threading.Lock()
@@ -71,6 +72,7 @@ class SiteServer:
             def do_GET(self) -> None:  # noqa: N802 (http.server's name)
                 with server._lock:
                     server.requests.append(self.path)
+                    server.request_times.append((self.path, time.monotonic()))
                 parts = urlsplit(self.path)
                 if parts.path in server.stalls:
                     time.sleep(server.stalls[parts.path])

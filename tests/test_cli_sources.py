@@ -111,7 +111,7 @@ def test_duplicate_id_is_named_and_exits_2(tmp_path):
         write(tmp_path, GOOD_HSDS, GOOD_HTML, {**GOOD_HTML, "organization": "Buurtteam Brederwijk"})
     )
     assert result.exit_code == 2
-    assert "duplicate source id 'brederwijk-producten'" in one_line(result.output)
+    assert "sources: duplicate source id 'brederwijk-producten' (entries 2 and 3)" in one_line(result.output)
 
 
 def test_every_mistake_in_the_file_is_listed_at_once(tmp_path):

@@ -17,7 +17,13 @@ from servicemap.sources import SourcesConfigError
 sys.path.insert(0, str(Path(__file__).parent))
 from sitesserver import SiteServer, closed_port  # noqa: E402
 
-QUICK = {"download_delay": 0, "autothrottle": False, "timeout_seconds": 5, "concurrency_per_domain": 2}
+QUICK = {
+    "download_delay": 0,
+    "autothrottle": False,
+    "timeout_seconds": 5,
+    "concurrency_per_domain": 2,
+    "retry_backoff_seconds": 0,
+}
 BREDERWIJK_SELECTORS = {
     "service_name": "h1.product-titel",
     "organization_name": "p.organisatie",
@@ -32,10 +38,11 @@ BREDERWIJK_SELECTORS = {
 }
 
 
-def crawl(tmp_path: Path, source: dict) -> CrawlResult:
+def crawl(tmp_path: Path, source: dict, **crawl_settings) -> CrawlResult:
     entry = {"id": "testbron", "organization": "Testorganisatie", **source}
     sources = tmp_path / "sources.yaml"
-    sources.write_text(yaml.safe_dump({"crawl": QUICK, "sources": [entry]}), encoding="utf-8")
+    settings = QUICK | crawl_settings
+    sources.write_text(yaml.safe_dump({"crawl": settings, "sources": [entry]}), encoding="utf-8")
     return crawl_source(sources, "testbron", tmp_path / "work", timeout_s=120)
 
 
@@ -310,3 +317,13 @@ def test_html_page_where_hsds_json_was_expected_is_recorded_and_the_rest_is_craw
     assert "not JSON" in unreadable[service_path.lstrip("/")]
     assert set(by_key(result)) == {"7d0c2f8e-3b1a-4c55-9a7e-1f2b3c4d5e01"}
     assert site.requested("/api/services?page=2") == 1  # the listing went on past the broken service
+
+
+def test_a_failing_page_is_retried_after_a_growing_pause(tmp_path):
+    with SiteServer("brederwijk", statuses={"/producten/storing.html": 503}) as site:
+        result = crawl(tmp_path, brederwijk_source(site), retry_backoff_seconds=0.3, retry_times=2)
+    times = [t for path, t in site.request_times if path == "/producten/storing.html"]
+    assert len(times) == 3  # the first try and two retries
+    first_pause, second_pause = times[1] - times[0], times[2] - times[1]
+    assert first_pause >= 0.3 and second_pause >= 0.6
+    assert result.by_status()[503] == 1  # one final outcome for the page

@@ -13,6 +13,7 @@ AUTOTHROTTLE_ENABLED = True
 AUTOTHROTTLE_TARGET_CONCURRENCY = 1.0
 RETRY_ENABLED = True
 RETRY_TIMES = 2
+SERVICEMAP_RETRY_BACKOFF = 1.0  # seconds before the first retry; doubled for each next one
 COOKIES_ENABLED = False
 TELNETCONSOLE_ENABLED = False
 
@@ -25,7 +26,11 @@ HTTPCACHE_POLICY = "servicemap_crawlers.httpcache.RevalidatingPolicy"
 HTTPCACHE_IGNORE_HTTP_CODES = [500, 502, 503, 504, 408, 429]
 
 # Engine side of RetryMiddleware (550): it sees each fetch's final outcome, not every retry.
-DOWNLOADER_MIDDLEWARES = {"servicemap_crawlers.fetchlog.FetchLogMiddleware": 540}
+DOWNLOADER_MIDDLEWARES = {
+    "servicemap_crawlers.fetchlog.FetchLogMiddleware": 540,
+    "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
+    "servicemap_crawlers.retry.BackoffRetryMiddleware": 550,
+}
 
 FEED_EXPORT_ENCODING = "utf-8"
 LOG_LEVEL = "INFO"

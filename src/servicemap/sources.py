@@ -134,6 +134,8 @@ class CrawlSettings(_Strict):
     autothrottle: bool = True
     obey_robots_txt: bool = True
     timeout_seconds: float = Field(default=20.0, gt=0)
+    retry_times: int = Field(default=2, ge=0, le=10)
+    retry_backoff_seconds: float = Field(default=1.0, ge=0.0, le=300.0)
     max_response_bytes: int = Field(default=10_000_000, ge=1024)
 
 
@@ -143,11 +145,13 @@ class SourcesFile(_Strict):
 
     @model_validator(mode="after")
     def _unique_ids(self) -> SourcesFile:
-        seen: set[str] = set()
-        for source in self.sources:
-            if source.id in seen:
-                raise ValueError(f"duplicate source id {source.id!r}")
-            seen.add(source.id)
+        first_entry: dict[str, int] = {}
+        for number, source in enumerate(self.sources, start=1):
+            if source.id in first_entry:
+                raise ValueError(
+                    f"duplicate source id {source.id!r} (entries {first_entry[source.id]} and {number})"
+                )
+            first_entry[source.id] = number
         return self
 
     def get(self, source_id: str) -> SourceConfig:
@@ -194,4 +198,4 @@ def _describe(error: dict, data: dict) -> str:
         name = entry.get("id") if isinstance(entry, dict) and entry.get("id") else f"#{loc[1] + 1}"
         field = ".".join(str(p) for p in loc[2:])
         return f"source {name!r}: {field}: {message}" if field else f"source {name!r}: {message}"
-    return f"{'.'.join(str(p) for p in loc) or 'file'}: {message}"
+    return f"{'.'.join(str(p) for p in loc) or 'sources'}: {message}"

@@ -56,6 +56,8 @@ class SourceSpider(scrapy.Spider):
             "CONCURRENT_REQUESTS_PER_DOMAIN": crawl.concurrency_per_domain,
             "DOWNLOAD_DELAY": crawl.download_delay,
             "DOWNLOAD_TIMEOUT": crawl.timeout_seconds,
+            "RETRY_TIMES": crawl.retry_times,
+            "SERVICEMAP_RETRY_BACKOFF": crawl.retry_backoff_seconds,
             "DOWNLOAD_MAXSIZE": crawl.max_response_bytes,
             "DOWNLOAD_WARNSIZE": crawl.max_response_bytes // 2,
         }
