@@ -58,6 +58,36 @@ ONE_NUMBER = [
         "ma t/m vr 9.00-17.00 uur",
         None,
     ),
+    ("T 030 123 45 67", "+31301234567", "landline", None, None),
+    ("T: 030-123 45 67", "+31301234567", "landline", None, None),
+    ("tel.nr. 0317 41 23 45", "+31317412345", "landline", None, None),
+    ("030.123.45.67", "+31301234567", "landline", None, None),
+    ("0301234567", "+31301234567", "landline", None, None),
+    ("+31301234567", "+31301234567", "landline", None, None),
+    ("tel:+31301234567", "+31301234567", "landline", None, None),
+    ("+31(0)30-1234567", "+31301234567", "landline", None, None),
+    ("0031-30-1234567", "+31301234567", "landline", None, None),
+    ("+31 (0)20 555 12 34", "+31205551234", "landline", None, None),
+    ("Tel. (0317) 41 23 45", "+31317412345", "landline", None, None),
+    ("+31 (0) 6 1234 5678", "+31612345678", "mobile", None, None),
+    ("06 - 12 34 56 78", "+31612345678", "mobile", None, None),
+    ("(06) 12 34 56 78", "+31612345678", "mobile", None, None),
+    ("0031 6 12345678", "+31612345678", "mobile", None, None),
+    ("Whatsapp: 06-12345678", "+31612345678", "mobile", "whatsapp", None),
+    ("0800 - 1234 (gratis)", "+318001234", "toll_free", "gratis", None),
+    ("0800-0123 (Sensoor, dag en nacht)", "+318000123", "toll_free", "sensoor, dag en nacht", None),
+    ("0900-0123 (€ 0,10 p/m)", "+319000123", "premium", "€ 0,10 p/m", None),
+    ("Huisartsenpost: 0900-1234567", "+319001234567", "premium", "huisartsenpost", None),
+    ("Telefoon: 14 0318", "+31140318", "municipal", None, None),
+    ("+31 (0)88 123 4567", "+31881234567", "business", None, None),
+    ("Bel 088 - 123 45 67 (24 uur per dag)", "+31881234567", "business", "24 uur per dag", None),
+    ("030 1234567 (keuze 2)", "+31301234567", "landline", "keuze 2", None),
+    ("030 - 123 45 67 (na 12.00 uur)", "+31301234567", "landline", "na 12.00 uur", None),
+    ("020-5551234 (alleen op werkdagen)", "+31205551234", "landline", "alleen op werkdagen", None),
+    ("+31 30 123 45 67 ext. 12", "+31301234567", "landline", None, "12"),
+    ("030 1234567 x 12", "+31301234567", "landline", None, "12"),
+    ("+49 30 12345678", "+493012345678", "landline", None, None),
+    ("+32 (0)2 555 12 34", "+3225551234", "landline", None, None),
 ]
 
 
@@ -78,6 +108,8 @@ SEVERAL = [
     ("030 1234567 06 12345678", [("+31301234567", None), ("+31612345678", None)]),
     ("030 123 45 67 06 1234 5678 (mobiel)", [("+31301234567", None), ("+31612345678", "mobiel")]),
     ("Bel: 020-5551234 of (06) 12345678", [("+31205551234", None), ("+31612345678", None)]),
+    ("030-1234567 / 030-7654321", [("+31301234567", None), ("+31307654321", None)]),
+    ("Fax: 030-1234568", [("+31301234568", "fax")]),
 ]
 
 
@@ -107,6 +139,18 @@ REFUSED = [
     "KvK 12345678",
     "9.00-17.00",
     "12-03-2024",
+    "030-123456",
+    "06-123456789",
+    "1234567",
+    "nvt",
+    "onbekend",
+    "-",
+    "030",
+    "KvK: 12345678",
+    "IBAN NL91ABNA0417164300",
+    "Postbus 12345",
+    "+31 99 1234567",
+    "+999 12345678",
 ]
 
 
@@ -124,3 +168,9 @@ def test_refusal_names_the_bad_value():
 def test_e164_output_reads_back_as_itself():
     for raw, number, *_ in ONE_NUMBER:
         assert normalize_phone(number).number == number, raw
+
+
+def test_changing_a_returned_phone_leaves_the_next_result_alone():
+    phone = normalize_phone("Spreekuur: 030-1234567")
+    phone.label = "gewijzigd"
+    assert normalize_phone("Spreekuur: 030-1234567").label == "spreekuur"

@@ -1,6 +1,8 @@
 """Properties over arbitrary text: each normaliser raises only its own named error, and
 normalising what it returned changes nothing."""
 
+from datetime import UTC, datetime
+
 import phonenumbers
 import pytest
 from hypothesis import given
@@ -12,17 +14,22 @@ from servicemap.normalize import (
     InvalidEmail,
     InvalidPhone,
     InvalidPostcode,
+    NotAService,
     clean_name,
     clean_text,
     detect_language,
     normalize_email,
+    normalize_phone,
     normalize_phones,
     normalize_postcode,
+    normalize_record,
     normalize_website,
     parse_address,
     parse_coordinate,
     parse_opening_hours,
+    split_street,
 )
+from servicemap.records import RawRecord
 from servicemap.urls import InvalidURL
 
 PIECES = st.sampled_from(
@@ -31,6 +38,8 @@ PIECES = st.sampled_from(
         "AB", "ab", "Kerkstraat", " 14", "a", "-bis", "Postbus", ",", "\n", "Brederwijk", "ma", "t/m", "vr",
         "9.00", "17:00", "uur", "tot", "en", "di", "<p>", "</p>", "&amp;", "&nbsp;", "Lees meer", "cookies",
         "mailto:", "info", "@", ".nl", "www.", "https://", " ", "(", ")", "/", ":", "12", "2",
+        "Bezoekadres:", "Postadres:", "nr.", "7-9", "hs", "III", "E:", " @ ", "Mo-Fr", "09:00:00", "am", "pm",
+        "elke", "Sat", "1-4", "T ", "x 12", "utm_source=x", "?", "&",
     ]
 )  # fmt: skip
 TEXT = st.one_of(st.text(max_size=60), st.lists(PIECES, max_size=12).map("".join))
@@ -44,6 +53,16 @@ def test_phones_raise_only_invalid_phone_and_are_stable(raw):
         return
     for phone in phones:
         assert [p.number for p in normalize_phones(phone.number)] == [phone.number]
+
+
+@given(TEXT)
+def test_one_phone_raises_only_invalid_phone_and_is_stable(raw):
+    try:
+        phone = normalize_phone(raw)
+    except InvalidPhone:
+        return
+    again = normalize_phone(phone.number)
+    assert (again.number, again.kind) == (phone.number, phone.kind)
 
 
 @given(TEXT)
@@ -64,6 +83,16 @@ def test_address_raises_only_its_errors_and_reads_back_as_itself(lines):
     number = address.house_number + (f"-{address.addition}" if address.addition else "")
     place = " ".join(p for p in (address.postcode, address.city) if p)
     assert parse_address([f"{address.street} {number}", place]) == address
+
+
+@given(TEXT)
+def test_street_raises_only_invalid_address_and_reads_back_as_itself(raw):
+    try:
+        street, number, addition = split_street(raw)
+    except InvalidAddress:
+        return
+    line = f"{street} {number}" + (f"-{addition}" if addition else "")
+    assert split_street(line) == (street, number, addition)
 
 
 @given(TEXT)
@@ -101,6 +130,38 @@ def test_opening_hours_never_raise_and_rows_are_complete_or_notes(raw):
             assert row.opens_at < row.closes_at
         else:
             assert (row.weekday, row.opens_at, row.closes_at) == (None, None, None)
+
+
+@given(TEXT)
+def test_opening_hours_read_back_as_themselves(raw):
+    for row in parse_opening_hours(raw):
+        text = row.note if row.note is not None else f"{row.weekday} {row.opens_at}-{row.closes_at}"
+        assert parse_opening_hours(text) == [row]
+
+
+@given(TEXT, st.lists(TEXT, max_size=2), st.lists(TEXT, max_size=2), TEXT, TEXT)
+def test_a_record_raises_only_not_a_service(name, phones, address_lines, postcode, hours):
+    raw = RawRecord(
+        source_id="lindeloo-welzijn",
+        key="/x",
+        url="https://www.lindeloo.example.nl/x",
+        fetched_at=datetime(2026, 3, 2, 9, 30, tzinfo=UTC),
+        extraction="html",
+        service_name=name,
+        phones=phones,
+        emails=phones,
+        website=postcode,
+        address_lines=address_lines,
+        postcode=postcode,
+        opening_hours=[hours],
+        latitude=postcode,
+        longitude=postcode,
+    )
+    try:
+        record = normalize_record(raw)
+    except NotAService:
+        return
+    assert record.name and "\n" not in record.name
 
 
 @given(TEXT)

@@ -32,6 +32,30 @@ CLEANED = [
     ("Voor 18+ & ouders: 3 < 5", "Voor 18+ & ouders: 3 < 5"),
     ("Lees meer", ""),
     ("<p>&nbsp;</p>", ""),
+    ("<ul><li>Geld</li><li>Wonen</li></ul>", "Geld\nWonen"),
+    ("Tekst&#39;s &eacute;&eacute;n", "Tekst's één"),
+    ("Hulp &amp;amp; advies", "Hulp & advies"),
+    ("Hulp.\r\n\r\nAdvies.", "Hulp.\nAdvies."),
+    ("Hulp bij geld <a href='/x'>Lees meer</a>", "Hulp bij geld"),
+    ("Hulp bij geld. Read more »", "Hulp bij geld."),
+    ("Vrijdag&nbsp;&nbsp;gesloten", "Vrijdag gesloten"),
+    ('<div class="x">Hulp</div><script>alert(1)</script>', "Hulp"),
+    ("Wmo-loket<br/>Gemeente Lindeloo", "Wmo-loket\nGemeente Lindeloo"),
+    ("a<b", "a<b"),
+    ("  \t ", ""),
+    ("Lees verder", ""),
+    ("Naar boven", ""),
+    ("Meer informatie »", ""),
+    ("Read more", ""),
+    ("Home", ""),
+    ("Deel deze pagina", ""),
+    ("Cookies: wij plaatsen cookies. Accepteren", ""),
+    ("Wij gebruiken cookies.\nAlle cookies accepteren\nHet buurtteam helpt.", "Het buurtteam helpt."),
+    # the word 'cookie' in a sentence that is not a banner stays
+    (
+        "Bakken met de Cookie Monster is een activiteit voor kinderen.",
+        "Bakken met de Cookie Monster is een activiteit voor kinderen.",
+    ),
 ]
 
 
@@ -79,6 +103,16 @@ EMAILS = [
     ("info [at] buurtteam.nl", "info@buurtteam.nl"),
     ("info(at)buurtteam(dot)nl", "info@buurtteam.nl"),
     ("j.de-vries+wmo@gemeente-brederwijk.nl", "j.de-vries+wmo@gemeente-brederwijk.nl"),
+    ("E: info@welzijn-lindeloo.nl", "info@welzijn-lindeloo.nl"),
+    ("e-mail: info@welzijn.nl", "info@welzijn.nl"),
+    ("Email: Info@Welzijn.nl", "info@welzijn.nl"),
+    ("info @ welzijn.nl", "info@welzijn.nl"),
+    ("info@welzijn.nl.", "info@welzijn.nl"),
+    ("(info@welzijn.nl)", "info@welzijn.nl"),
+    ("INFO@WELZIJN.NL", "info@welzijn.nl"),
+    ("i.de.vries@welzijn.nl", "i.de.vries@welzijn.nl"),
+    ("info@welzijn.frl", "info@welzijn.frl"),
+    ("mailto:info@welzijn.nl?subject=Aanmelding&body=Hallo", "info@welzijn.nl"),
 ]
 
 
@@ -88,7 +122,22 @@ def test_email_lowercased_without_mailto(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["info@", "@buurtteam.nl", "info@buurtteam", "a..b@x.nl", "info buurtteam.nl", ""]
+    "raw",
+    [
+        "info@",
+        "@buurtteam.nl",
+        "info@buurtteam",
+        "a..b@x.nl",
+        "info buurtteam.nl",
+        "",
+        "info@@welzijn.nl",
+        "info@welzijn..nl",
+        "info@-welzijn.nl",
+        "info@welzijn.n",
+        "info@welzijn.nl, loket@welzijn.nl",
+        "Stuur een mail",
+        "<a href>",
+    ],
 )
 def test_not_an_email_is_refused_with_the_value(raw):
     with pytest.raises(InvalidEmail, match=f"{raw!r} is not an email address"):
@@ -100,6 +149,16 @@ WEBSITES = [
     ("http://www.buurtteam.nl", "http://www.buurtteam.nl/"),
     ("HTTPS://Buurtteam.nl/Wmo?utm_source=nieuwsbrief", "https://buurtteam.nl/Wmo"),
     ("https://buurtteam.nl/hulp#contact", "https://buurtteam.nl/hulp"),
+    ("welzijn-lindeloo.nl", "https://welzijn-lindeloo.nl/"),
+    ("https://www.welzijn.nl/hulp/?utm_medium=email&utm_campaign=x", "https://www.welzijn.nl/hulp/"),
+    ("https://www.welzijn.nl/hulp?b=2&a=1", "https://www.welzijn.nl/hulp?a=1&b=2"),
+    ("http://welzijn.nl:80/", "http://welzijn.nl/"),
+    ("https://WWW.Welzijn.NL/Hulp", "https://www.welzijn.nl/Hulp"),
+    ("//welzijn.nl/x", "https://welzijn.nl/x"),
+    ("https://welzijn.nl/?fbclid=abc", "https://welzijn.nl/"),
+    ("https://welzijn.nl/pagina?gclid=1&id=7", "https://welzijn.nl/pagina?id=7"),
+    (" https://welzijn.nl ", "https://welzijn.nl/"),
+    ("https://welzijn.nl:8443/x", "https://welzijn.nl:8443/x"),
 ]
 
 
@@ -109,7 +168,23 @@ def test_website_canonical_with_scheme(raw, expected):
 
 
 @pytest.mark.parametrize(
-    "raw", ["nvt", "Lees meer", "mailto:info@buurtteam.nl", "tel:0301234567", "ftp://x.nl"]
+    "raw",
+    [
+        "nvt",
+        "Lees meer",
+        "mailto:info@buurtteam.nl",
+        "tel:0301234567",
+        "ftp://x.nl",
+        "javascript:void(0)",
+        "#",
+        "/contact",
+        "https://",
+        "www",
+        "info@welzijn.nl",
+        "https://welzijn",
+        "data:text/html,x",
+        "https://wel zijn.nl",
+    ],
 )
 def test_not_a_website_is_refused(raw):
     with pytest.raises(InvalidURL):

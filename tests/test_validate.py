@@ -119,6 +119,7 @@ def test_nothing_is_lost(validation):
 def test_outcomes_count_failing_records_per_expectation(validation):
     outcomes = {o.name: o for o in validation.expectations}
     assert len(outcomes) == len(load_suite()["expectations"])
+    assert {o.element_count for o in validation.expectations} == {len(GOOD) + len(BAD) + 1}
     assert outcomes["expect_column_values_to_be_between(contact_channels)"].unexpected_count == 2
     assert outcomes["expect_column_values_to_be_between(contact_channels)"].success is False
     assert outcomes["expect_column_values_to_not_be_null(record_id)"].success is True
@@ -144,6 +145,10 @@ def test_contact_channels_count_a_street_address_but_not_a_postcode_alone():
     assert frame["phones"].tolist()[0] == "+31301234567"
 
 
+def test_without_a_directory_no_data_docs_are_promised():
+    assert validate_records(GOOD[:1]).data_docs_index is None
+
+
 def test_an_empty_batch_passes():
     validation = validate_records([])
     assert validation.result.kept == [] and validation.result.rejected == []
@@ -153,7 +158,8 @@ def test_an_empty_batch_passes():
 def test_data_docs_are_written_when_asked(tmp_path):
     validation = validate_records(GOOD[:1] + [record("/x", phones=[])], data_docs_dir=tmp_path)
     assert len(validation.result.rejected) == 1
-    assert (tmp_path / "index.html").exists()
+    assert validation.data_docs_index == tmp_path / "index.html"
+    assert "normalized_records" in validation.data_docs_index.read_text(encoding="utf-8")
     pages = list((tmp_path / "validations").rglob("*.html"))
     assert pages and "contact_channels" in pages[0].read_text(encoding="utf-8")
 

@@ -27,6 +27,18 @@ _PO_BOX = re.compile(r"^\s*(?:postbus|antwoordnummer|p\.?o\.?\s*box)(?![^\W\d_])
 _COUNTRY = re.compile(r"^\s*(?:nederland|the netherlands|netherlands|nl)\s*$", re.I)
 _CITY = re.compile(r"^(?:['’][st][- ]?)?[^\W\d_][^\W\d_'’.\- ]*(?:[ '’.\-]+[^\W\d_]+)*\.?$")
 _ROMAN = re.compile(r"^[IVX]{1,4}$", re.I)
+# 'Bezoekadres: ', 'nr. ': words around an address that are not part of it.
+_LINE_LABEL = re.compile(
+    r"^(?:bezoekadres|postadres|correspondentieadres|adres|locatie|address|visiting address|postal address)"
+    r"\s*:\s*",
+    re.I,
+)
+_NUMBER_WORD = re.compile(r"\s+(?:nr|no|nummer)\.?\s*(?=\d)", re.I)
+_REMARK = re.compile(r"\s*\([^()]*\)")
+# A number inside the street that is followed by more words ('Kerkstraat 14 A1', 'Stationsweg 1
+# t/m 5') makes it unclear which number is the house number; ordinals ('2e Hogeweg') are names.
+_NUMBER_IN_STREET = re.compile(r"(?<!\S)\d+[A-Za-z]?(?!\S)(?=\s+\S)")
+_ORDINAL = re.compile(r"^\d+(?:e|ste|de)$", re.I)
 # A house number with what follows it: a letter ('12a', '12 A'), a word ('12 bis', '12 hs'),
 # a roman floor ('12 III') or, only after '-' or '/', another number ('12-2'). A second number
 # after a plain space belongs to the street ('Plein 1944 12').
@@ -60,7 +72,8 @@ def parse_address(
 
     `postcode` and `city` fill what the lines lack; `municipality` comes from the source.
     """
-    segments = [part.strip() for line in lines for part in re.split(r"[,\n;|]", line) if part.strip()]
+    parts = (_LINE_LABEL.sub("", part.strip()) for line in lines for part in re.split(r"[,\n;|]", line))
+    segments = [part for part in parts if part]
     found_postcode: str | None = None
     found_city: str | None = None
     streets: list[str] = []
@@ -90,7 +103,7 @@ def parse_address(
         if saw_po_box:
             raise NotAVisitingAddress(f"{', '.join(segments)!r} is a PO box, not a visiting address")
         raise InvalidAddress(f"{', '.join(segments)!r} has no street and house number")
-    street, number, addition = split_street(streets[0])
+    street, number, addition = _first_street(streets)
     if found_postcode is None and postcode and postcode.strip():
         found_postcode = normalize_postcode(postcode)
     if found_city is None and city and city.strip():
@@ -105,13 +118,33 @@ def parse_address(
     )
 
 
+def _first_street(segments: list[str]) -> tuple[str, str, str | None]:
+    """The first segment that reads as a street with a number: a building's name
+    ('Wijkcentrum De Linde, Kerkstraat 14') often comes first."""
+    for segment in segments:
+        try:
+            return split_street(segment)
+        except InvalidAddress:
+            continue
+    return split_street(segments[0])  # raises with the first segment named
+
+
 def split_street(raw: str) -> tuple[str, str, str | None]:
-    """('Oudegracht', '12', 'bis') from 'Oudegracht 12-bis'; refuse a line without a house number."""
-    text = " ".join(raw.split())
+    """('Oudegracht', '12', 'bis') from 'Oudegracht 12-bis'; refuse a line without a house number.
+
+    A range of numbers ('Vlasakker 7-9', both odd or both even and rising) is one building and
+    stays the house number; a remark in brackets is left out.
+    """
+    text = _NUMBER_WORD.sub(" ", _LINE_LABEL.sub("", _REMARK.sub("", " ".join(raw.split()))))
     match = _STREET.match(text)
-    if match is None:
+    if match is None or any(
+        not _ORDINAL.match(m.group()) for m in _NUMBER_IN_STREET.finditer(match.group("street"))
+    ):
         raise InvalidAddress(f"{raw!r} is not a street with a house number (expected e.g. 'Kerkstraat 14')")
-    addition = match.group("numeric") or match.group("word")
+    number, numeric = match.group("number"), match.group("numeric")
+    if numeric and numeric.isdigit() and int(numeric) > int(number) and (int(numeric) - int(number)) % 2 == 0:
+        return match.group("street").strip(" ,"), f"{number}-{numeric}", None
+    addition = numeric or match.group("word")
     if addition is not None:
         if len(addition) == 1 or _ROMAN.match(addition) or addition[0].isdigit():
             addition = addition.upper()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from urllib.parse import urlsplit
 
 from servicemap.urls import InvalidURL, canonicalize_url
@@ -16,7 +17,8 @@ class InvalidCoordinate(ValueError):
     """A latitude or longitude that is not a number in range."""
 
 
-_MAILTO = re.compile(r"^\s*mailto:", re.I)
+_MAILTO = re.compile(r"^\s*(?:mailto|e-?mail(?:adres)?|e|mail)\s*:\s*", re.I)
+_SPACED_AT = re.compile(r"\s*@\s*")
 # 'info [at] buurtteam.nl', 'info(at)buurtteam(dot)nl': addresses hidden from spam robots.
 _AT = re.compile(r"\s*(?:\[at\]|\(at\)|\{at\}|\s+at\s+)\s*", re.I)
 _DOT = re.compile(r"\s*(?:\[dot\]|\(dot\)|\{dot\}|\s+dot\s+)\s*", re.I)
@@ -27,17 +29,21 @@ _EMAIL = re.compile(
 )
 
 
+@lru_cache(maxsize=65536)
 def normalize_email(raw: str) -> str:
-    """'info@buurtteam.nl' from 'mailto:Info@Buurtteam.nl?subject=Vraag', lowercased and checked."""
+    """'info@buurtteam.nl' from 'mailto:Info@Buurtteam.nl?subject=Vraag' or 'E-mail: info @ buurtteam.nl',
+    lowercased and checked."""
     text = _MAILTO.sub("", raw).split("?", 1)[0]
-    text = _DOT.sub(".", _AT.sub("@", text)).strip().strip("<>.,;:()[] ").lower()
+    text = _SPACED_AT.sub("@", _DOT.sub(".", _AT.sub("@", text))).strip().strip("<>.,;:()[] ").lower()
     if not _EMAIL.match(text):
         raise InvalidEmail(f"{raw!r} is not an email address (expected e.g. 'info@buurtteam.nl')")
     return text
 
 
+@lru_cache(maxsize=65536)
 def normalize_website(raw: str) -> str:
-    """The canonical http(s) URL of a website; 'www.buurtteam.nl' gets a scheme."""
+    """The canonical http(s) URL of a website; 'www.buurtteam.nl' gets a scheme. Cached, as
+    emails are: an organisation's site and address appear on each of its pages."""
     if _NOT_A_PAGE.match(raw) or "@" in raw.split("://", 1)[-1].split("/", 1)[0]:
         raise InvalidURL(f"{raw!r} is not a website address (a mail, phone or script link)")
     url = canonicalize_url(raw)

@@ -53,6 +53,8 @@ _FILLERS = frozenset(
         "openingstijden",
         "opening",
         "times",
+        "elke",
+        "every",
         ":",
     ]
 )
@@ -69,6 +71,8 @@ _TOKEN = re.compile(
 )
 # '09:00:00' as HSDS and schema.org write times; seconds other than :00 are not opening hours.
 _TIME = re.compile(r"^(\d{1,2})(?:[:.](\d{2})(?::(00))?)?\s*(uur|u|h|a\.?m\.?|p\.?m\.?)?$", re.I)
+# '1', '3 uur': an hour without minutes or am/pm, which a person may mean as 13:00.
+_BARE_HOUR = re.compile(r"^\d{1,2}\s*(?:uur|u|h)?$", re.I)
 _SEGMENT = re.compile(r"[\n;|]+")
 _DAY = "day"
 
@@ -79,12 +83,13 @@ def parse_opening_hours(raw: str) -> list[ScheduleRow]:
     >>> [(r.weekday, r.opens_at, r.closes_at) for r in parse_opening_hours("di en do 9.00-12.00")]
     [('TU', '09:00', '12:00'), ('TH', '09:00', '12:00')]
     """
-    return [row.model_copy() for row in _parse_opening_hours(raw)]
+    return [ScheduleRow(**row.__dict__) for row in _parse_opening_hours(raw)]
 
 
 @lru_cache(maxsize=65536)
 def _parse_opening_hours(raw: str) -> tuple[ScheduleRow, ...]:
-    # Cached: a site writes the same hours on every page of one office.
+    # Cached: a site writes the same hours on every page of one office. Callers get new rows
+    # built from the cached ones, never the cached ones.
     rows: list[ScheduleRow] = []
     for segment in _SEGMENT.split(clean_text(raw)):
         segment = segment.strip()
@@ -96,7 +101,8 @@ def _parse_opening_hours(raw: str) -> tuple[ScheduleRow, ...]:
 
 
 def _tokens(text: str) -> list[tuple[str, object]] | None:
-    """('day', (0,)), ('time', '09:00'), ('range', None), ('and', None), ('closed', None)."""
+    """('day', (0,)), ('time', ('09:00', False)), ('range', None), ('and', None), ('closed', None);
+    a time is (HH:MM, whether it was a bare hour such as '9' or '9 uur')."""
     tokens: list[tuple[str, object]] = []
     for match in _TOKEN.finditer(text.lower()):
         kind = match.lastgroup
@@ -105,7 +111,7 @@ def _tokens(text: str) -> list[tuple[str, object]] | None:
             time = _time(value)
             if time is None:
                 return None
-            tokens.append(("time", time))
+            tokens.append(("time", (time, bool(_BARE_HOUR.match(value.strip())))))
         elif kind == "dash":
             tokens.append(("range", None))
         elif kind == "sep":
@@ -204,13 +210,19 @@ def _ranges(tokens: list[tuple[str, object]], position: int) -> tuple[list[tuple
         and _at(tokens, position + 2, "time")
     ):
         opens, closes = tokens[position][1], tokens[position + 2][1]
-        if opens >= closes:
+        if opens[0] >= closes[0] or _ambiguous(opens, closes):
             return [], position
-        ranges.append((opens, closes))
+        ranges.append((opens[0], closes[0]))
         position += 3
         if _at(tokens, position, "and") and _at(tokens, position + 1, "time"):
             position += 1
     return ranges, position
+
+
+def _ambiguous(opens: tuple[str, bool], closes: tuple[str, bool]) -> bool:
+    """'Sat 1-4', 'van 1 tot 3 uur': bare hours before 7 in the morning are as often afternoon
+    hours written without 'pm' as night hours; which one is not certain, so the text stays a note."""
+    return opens[1] and closes[1] and opens[0] < "07:00" and closes[0] <= "12:00"
 
 
 def _at(tokens: list[tuple[str, object]], position: int, kind: str) -> bool:

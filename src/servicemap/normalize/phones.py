@@ -42,7 +42,7 @@ _CANDIDATE = re.compile(r"(?<![\w+])(?:\+\s?)?(?:\(\d{2,5}\)|\d)(?:[\d \-.]|\(0\
 _EMERGENCY = re.compile(r"^\D*\b112\b\D*$")
 _EXTENSION = re.compile(r"^\W*(?:toestel|tst\.?|toestelnummer|ext\.?|extension|x)\s*:?\s*(\d{1,6})\b", re.I)
 _LABEL_EDGE_WORDS = re.compile(
-    r"^(?:bel(?:\s+ons)?(?:\s+op)?|tel(?:efoon)?(?:nummer)?|telephone|phone|call|nummer|of|or|en|and|via)\b\.?"
+    r"^(?:bel(?:\s+ons)?(?:\s+op)?|t(?=[\s:]|$)|tel(?:efoon)?(?:nummer|\.?\s*nr)?|telephone|phone|call|nummer|of|or|en|and|via)\b\.?"
     r"|\b(?:of|or|en|and|via|bel|tel)\.?$",
     re.I,
 )
@@ -63,7 +63,7 @@ def normalize_phones(raw: str) -> list[Phone]:
     >>> [p.number for p in normalize_phones("Spreekuur: 030-1234567, crisislijn: 0800-0123")]
     ['+31301234567', '+318000123']
     """
-    return [phone.model_copy() for phone in _normalize_phones(raw)]
+    return [Phone(**phone.__dict__) for phone in _normalize_phones(raw)]
 
 
 def normalize_phone(raw: str) -> Phone:
@@ -72,12 +72,13 @@ def normalize_phone(raw: str) -> Phone:
     if len(phones) > 1:
         numbers = ", ".join(p.number for p in phones)
         raise InvalidPhone(f"{raw!r} holds {len(phones)} phone numbers ({numbers}), expected one")
-    return phones[0].model_copy()
+    return Phone(**phones[0].__dict__)
 
 
 @lru_cache(maxsize=65536)
 def _normalize_phones(raw: str) -> tuple[Phone, ...]:
-    # Cached: the same switchboard number appears on hundreds of pages of one site.
+    # Cached: the same switchboard number appears on hundreds of pages of one site. Callers get
+    # new objects built from the cached ones (cheaper than `model_copy`), never the cached ones.
     text = " ".join(raw.split())
     if _EMERGENCY.match(text) and not re.search(r"\d{4}", text):
         return (Phone(number="112", kind="emergency", label=_label(text.replace("112", " "))),)

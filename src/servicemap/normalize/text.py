@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import html
 import re
+from functools import lru_cache
 
 _SCRIPT = re.compile(r"<(script|style|noscript)\b[^>]*>.*?</\1\s*>", re.I | re.S)
 _COMMENT = re.compile(r"<!--.*?-->", re.S)
@@ -13,13 +14,15 @@ _LINE_BREAK = re.compile(r"[\r\n\u2028\u2029]+")
 _BOILERPLATE_LINE = re.compile(
     r"^(?:lees\s+meer|lees\s+verder|meer\s+info(?:rmatie)?|bekijk\s+(?:meer|alles)|deel\s+(?:deze\s+)?"
     r"(?:pagina|bericht)|delen|share(?:\s+this(?:\s+page)?)?|read\s+more|more\s+info(?:rmation)?|print|"
-    r"printen|terug|naar\s+boven|back\s+to\s+top|home|menu|sluiten|close)\W*$",
+    r"printen|terug|naar\s+boven|back\s+to\s+top|home|menu|sluiten|close|"
+    r"(?:alle\s+cookies\s+)?(?:accepteren|accepteer|weigeren)|akkoord|accept(?:\s+all)?|decline)\W*$",
     re.I,
 )
 _TRAILING_BOILERPLATE = re.compile(
     r"(?:\s*(?:\.\.\.|…)?\s*\b(?:lees\s+meer|lees\s+verder|meer\s+informatie|read\s+more)\b\s*[»›>→.…]*)+\s*$",
     re.I,
 )
+_TRAILING_HINT = re.compile(r"lees|meer|read")
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9\u00c0-\u00de])")
 _COOKIE = re.compile(r"\bcookies?\b", re.I)
 _BANNER_WORD = re.compile(
@@ -70,22 +73,26 @@ def clean_text(raw: str) -> str:
         line = _strip_trailing_links(line)
         if not line or _BOILERPLATE_LINE.match(line):
             continue
-        if _COOKIE.search(line):
+        if "cookie" in line.lower() and _COOKIE.search(line):
             line = " ".join(s for s in _SENTENCE.split(line) if not _is_cookie_banner(s)).strip()
         if line and not _BOILERPLATE_LINE.match(line):
             lines.append(line)
     return "\n".join(lines)
 
 
+@lru_cache(maxsize=65536)
 def clean_name(raw: str) -> str:
-    """A name on one line: 'Buurtteam\\n Noord' is 'Buurtteam Noord'."""
+    """A name on one line: 'Buurtteam\\n Noord' is 'Buurtteam Noord'. Cached: one site writes the
+    same organisation and category names on every page."""
     return clean_text(" ".join(clean_text(raw).split()))
 
 
 def _strip_trailing_links(line: str) -> str:
     """'Hulp bij schulden... Lees meer »' without its link text; only the end of the line is
-    searched, so that long descriptions stay cheap."""
-    while match := _TRAILING_BOILERPLATE.search(line, max(0, len(line) - 60)):
+    searched, and only when it holds a word of such a link, so that long descriptions stay cheap."""
+    while _TRAILING_HINT.search(line[-60:].lower()) and (
+        match := _TRAILING_BOILERPLATE.search(line, max(0, len(line) - 60))
+    ):
         line = line[: match.start()].rstrip()
     return line.strip()
 
@@ -103,10 +110,14 @@ _WORD = re.compile(r"[a-zà-ÿ]+")
 
 
 def detect_language(text: str) -> str | None:
-    """'nl' or 'en' by counting common words; None when the text is too short to tell."""
-    words = _WORD.findall(text.lower())
-    dutch = sum(1 for w in words if w in NL_STOPWORDS)
-    english = sum(1 for w in words if w in EN_STOPWORDS)
+    """'nl' or 'en' by counting common words in the first 2,000 characters (a paragraph
+    decides, and a whole page costs no more); None when the text is too short to tell."""
+    dutch = english = 0
+    for word in _WORD.findall(text[:2000].lower()):
+        if word in NL_STOPWORDS:
+            dutch += 1
+        if word in EN_STOPWORDS:
+            english += 1
     if max(dutch, english) < 2:
         return None
     if dutch >= 2 * english:

@@ -42,12 +42,14 @@ class SuiteError(RuntimeError):
 
 
 class ExpectationOutcome(BaseModel):
-    """One expectation of the suite over the batch: what it guards, and how many records failed it."""
+    """One expectation of the suite over the batch: what it guards, and how many of how many
+    records failed it (`unexpected_count` of `element_count`)."""
 
     name: str
     reason: str
     success: bool
     unexpected_count: int
+    element_count: int = 0
 
 
 class Validation(BaseModel):
@@ -56,6 +58,7 @@ class Validation(BaseModel):
     result: StageResult[NormalizedRecord]
     expectations: list[ExpectationOutcome] = Field(default_factory=list)
     statistics: dict[str, int | float] = Field(default_factory=dict)
+    data_docs_index: Path | None = None
 
     def expectations_markdown(self) -> str:
         """A small table for Dagster metadata: expectation, passed, records failing it, why it matters."""
@@ -120,7 +123,13 @@ def records_frame(records: list[NormalizedRecord]) -> pd.DataFrame:
 
 def validate_records(records: list[NormalizedRecord], data_docs_dir: Path | None = None) -> Validation:
     """Run the suite once over the batch; a record failing any expectation is rejected with the
-    reasons of all it failed. With `data_docs_dir`, GX writes its HTML report there."""
+    reasons of all it failed.
+
+    With `data_docs_dir`, GX writes its Data Docs site there: the front page is
+    `data_docs_dir / "index.html"` (returned as `Validation.data_docs_index`), the suite under
+    `expectations/`, and this batch's result under `validations/normalized_records/`. An empty
+    batch writes no Data Docs: there is nothing to validate.
+    """
     suite = load_suite()
     if not records:
         outcomes = [
@@ -157,6 +166,7 @@ def validate_records(records: list[NormalizedRecord], data_docs_dir: Path | None
                 reason=config.meta["reason"],
                 success=bool(outcome.success),
                 unexpected_count=int(outcome.result.get("unexpected_count") or len(failing)),
+                element_count=int(outcome.result.get("element_count") or len(records)),
             )
         )
     result: StageResult[NormalizedRecord] = StageResult()
@@ -179,6 +189,7 @@ def validate_records(records: list[NormalizedRecord], data_docs_dir: Path | None
         result=result,
         expectations=outcomes,
         statistics=_statistics(len(outcomes), failed, len(result.kept), len(result.rejected)),
+        data_docs_index=Path(data_docs_dir) / "index.html" if data_docs_dir is not None else None,
     )
 
 
