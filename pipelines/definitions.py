@@ -4,13 +4,13 @@ import dagster as dg
 
 from pipelines.assets import directory, ingest
 from pipelines.automation import sources_file_changed, weekly_recrawl
-from pipelines.checks import records_conserved, rejection_rate_within_limit
+from pipelines.checks import expectation_suite_results, records_conserved, rejection_rate_within_limit
 from pipelines.jobs import build_directory, ingest_sources
 from pipelines.resources import ServicemapSettings
 
 ingest_assets = dg.load_assets_from_modules([ingest])
 directory_assets = dg.load_assets_from_modules([directory])
-asset_checks = [records_conserved, rejection_rate_within_limit]
+asset_checks = [records_conserved, rejection_rate_within_limit, expectation_suite_results]
 
 defs = dg.Definitions(
     assets=[*ingest_assets, *directory_assets],

@@ -49,7 +49,8 @@ def run_pipeline(
             raise_on_error=False,
         )
         crawls[source_id] = _value(result, "crawled_records")
-        validated[source_id] = _value(result, "validated_records")
+        validation = _value(result, "validated_records")
+        validated[source_id] = validation.result if validation else None
     if progress:
         progress("directory")
     result = dg.materialize(

@@ -25,11 +25,26 @@ def test_every_asset_of_the_graph_is_materialized_and_the_checks_pass(demo_run):
         assert instance.get_latest_materialization_event(key) is not None, (
             f"{key.to_user_string()} not materialized"
         )
-    check = instance.event_log_storage.get_latest_asset_check_execution_by_key(
-        [dg.AssetCheckKey(dg.AssetKey("classified_services"), "records_conserved")]
-    )
-    [execution] = check.values()
-    assert execution.evaluation.passed
+    checks = [
+        dg.AssetCheckKey(dg.AssetKey("classified_services"), "records_conserved"),
+        dg.AssetCheckKey(dg.AssetKey("rejected_records"), "rejection_rate_within_limit"),
+        dg.AssetCheckKey(dg.AssetKey("rejected_records"), "expectation_suite_results"),
+    ]
+    executions = instance.event_log_storage.get_latest_asset_check_execution_by_key(checks)
+    assert {key.name: e.evaluation.passed for key, e in executions.items()} == {
+        key.name: True for key in checks
+    }
+
+
+def test_each_sources_validation_shows_its_expectations_and_data_docs(demo_run):
+    _, _, instance = demo_run
+    [record] = instance.fetch_materializations(
+        dg.AssetRecordsFilter(asset_key=dg.AssetKey("validated_records"), asset_partitions=["sociale-kaart"]),
+        limit=1,
+    ).records
+    metadata = record.asset_materialization.metadata
+    assert "a professional cannot reach this service" in metadata["expectations"].value
+    assert Path(metadata["data docs"].value).is_file()
 
 
 def test_every_crawled_record_is_published_or_rejected_exactly_once(demo_run):

@@ -9,16 +9,19 @@ from servicemap.classify import classify_services, load_overrides, load_taxonomy
 from servicemap.dedup import DedupResult, deduplicate
 from servicemap.hsds import export_hsds
 from servicemap.publish import PublishedVersion, publish_directory, published_membership
-from servicemap.records import ClassifiedService, DirectoryService, Rejection, StageResult
+from servicemap.records import ClassifiedService, DirectoryService, Rejection
 from servicemap.reporting import markdown_table
+from servicemap.validate import Validation
 
 
 @dg.asset(group_name="directory")
 def rejected_records(
-    validated_records: dict[str, StageResult],
+    validated_records: dict[str, Validation],
 ) -> dg.Output[list[Rejection]]:
     """The quarantine: every record set aside by any stage, with its reason and raw form."""
-    rejected = [r for source_id in sorted(validated_records) for r in validated_records[source_id].rejected]
+    rejected = [
+        r for source_id in sorted(validated_records) for r in validated_records[source_id].result.rejected
+    ]
     reasons = Counter(r.reason for r in rejected)
     examples = {r.reason: r.url for r in reversed(rejected)}
     return dg.Output(
@@ -39,10 +42,10 @@ def rejected_records(
 
 @dg.asset(group_name="directory", kinds={"rapidfuzz"})
 def service_clusters(
-    settings: ServicemapSettings, validated_records: dict[str, StageResult]
+    settings: ServicemapSettings, validated_records: dict[str, Validation]
 ) -> dg.Output[DedupResult]:
     """Records of all sources grouped into services; services keep their published ids."""
-    records = [r for source_id in sorted(validated_records) for r in validated_records[source_id].kept]
+    records = [r for source_id in sorted(validated_records) for r in validated_records[source_id].result.kept]
     trust = {source.id: source.trust for source in settings.load_sources().sources}
     result = deduplicate(records, trust=trust, previous=published_membership(settings.database_url))
     return dg.Output(

@@ -9,7 +9,7 @@ from servicemap.crawl import CrawlResult, crawl_source
 from servicemap.normalize import normalize_records
 from servicemap.records import StageResult
 from servicemap.reporting import markdown_table
-from servicemap.validate import validate_records
+from servicemap.validate import Validation, validate_records
 
 
 @dg.asset(partitions_def=source_partitions, group_name="ingest", kinds={"scrapy"})
@@ -56,22 +56,21 @@ def normalized_records(
 
 @dg.asset(partitions_def=source_partitions, group_name="ingest", kinds={"great_expectations"})
 def validated_records(
-    context: dg.AssetExecutionContext, normalized_records: StageResult
-) -> dg.Output[StageResult]:
-    """Records that pass the expectation suite; the rejected ones of this source and of
-    normalisation travel along, so that crawled = kept + rejected holds per source."""
-    validation = validate_records(normalized_records.kept)
+    context: dg.AssetExecutionContext, settings: ServicemapSettings, normalized_records: StageResult
+) -> dg.Output[Validation]:
+    """Records that pass the expectation suite, with each expectation's outcome and the GX
+    Data Docs of the batch; the rejected ones of this source and of normalisation travel
+    along, so that crawled = kept + rejected holds per source."""
+    data_docs = settings.work_path("gx", context.partition_key)
+    validation = validate_records(normalized_records.kept, data_docs_dir=data_docs)
     result = StageResult(
         kept=validation.result.kept, rejected=normalized_records.rejected + validation.result.rejected
     )
     metadata = _stage_metadata(context, result)
-    metadata["expectations"] = dg.MetadataValue.md(
-        markdown_table(
-            ["expectation", "passed", "records failing"],
-            [(e.reason, "yes" if e.success else "no", e.unexpected_count) for e in validation.expectations],
-        )
-    )
-    return dg.Output(result, metadata=metadata)
+    metadata["expectations"] = dg.MetadataValue.md(validation.expectations_markdown())
+    if validation.data_docs_index:
+        metadata["data docs"] = dg.MetadataValue.path(str(validation.data_docs_index.resolve()))
+    return dg.Output(validation.model_copy(update={"result": result}), metadata=metadata)
 
 
 def _stage_metadata(context: dg.AssetExecutionContext, result: StageResult) -> dict:
