@@ -9,7 +9,7 @@ import dagster as dg
 import pytest
 from typer.testing import CliRunner
 
-from pipelines.definitions import defs
+from pipelines.definitions import defs, directory_assets, ingest_assets
 from servicemap.cli import app
 from servicemap.evaluation import evaluate_merge, load_ground_truth
 from servicemap.publish import engine_for, read_services
@@ -143,3 +143,20 @@ def test_the_hsds_export_holds_every_published_service(demo_run):
     assert (export_dir / "datapackage.json").is_file()
     assert (export_dir / "services.json").stat().st_size > 0
     assert summary.services == len(read_services(settings.database_url))
+
+
+def test_a_fixed_normaliser_is_rerun_from_the_stored_crawl_without_crawling_again(demo_run):
+    _, settings, instance = demo_run
+    crawled = dg.AssetKey("crawled_records")
+    crawls_before = instance.fetch_materializations(crawled, limit=100).records
+    result = dg.materialize(
+        [*ingest_assets, *directory_assets],
+        selection=["normalized_records", "validated_records"],
+        partition_key="geldzorg-lindewaard",
+        instance=instance,
+        resources={"settings": settings},
+    )
+    assert result.success
+    assert len(instance.fetch_materializations(crawled, limit=100).records) == len(crawls_before)
+    validation = result.asset_value("validated_records")
+    assert len(validation.result.kept) + len(validation.result.rejected) == 10  # the source's crawled records
