@@ -41,7 +41,8 @@ JsonOption = Annotated[bool, typer.Option("--json", help="Print JSON for scripts
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    errors.print(f"[bold red]error:[/] {message}", highlight=False)
+    """Print `message` as plain text ('[0]' in it stays '[0]') and return the exit to raise."""
+    errors.print(Text.assemble(("error: ", "bold red"), message))
     return typer.Exit(code)
 
 
