@@ -3,6 +3,7 @@
 import pytest
 
 from servicemap.classify import (
+    Classifier,
     Override,
     OverridesError,
     classify_services,
@@ -90,13 +91,25 @@ def test_hospice_for_people_in_the_last_phase_of_life(taxonomy):
         "Hospice De Vlier",
         "Het hospice biedt een huiselijke plek aan ongeneeslijk zieken in hun laatste levensfase en "
         "steun aan hun naasten.",
-        [],
+        ["Hospice"],
         None,
         taxonomy,
     )
     assert terms(labels, "life_domain") >= {"physical_health", "meaning_of_life"}
     assert "palliatief" in terms(labels, "audience")
     assert terms(labels, "sector") == {"zorg"}
+
+
+def test_a_hospice_named_as_the_place_is_no_service_about_meaning(taxonomy):
+    labels = classify_text(
+        "Cursus Thuis zorgen voor je naaste",
+        "De cursus is in de huiskamer van Hospice De Vlier. U leert hoe u uw naaste kunt verzorgen.",
+        [],
+        None,
+        taxonomy,
+    )
+    assert "meaning_of_life" not in terms(labels, "life_domain")
+    assert "family_and_caregiving" in terms(labels, "life_domain")
 
 
 @pytest.mark.parametrize(
@@ -106,11 +119,25 @@ def test_hospice_for_people_in_the_last_phase_of_life(taxonomy):
         ("U kunt zonder afspraak binnenlopen.", "vrij_toegankelijk"),
         ("U heeft een Wmo-indicatie nodig.", "via_indicatie"),
         ("Meld u aan via het formulier op de website.", "via_aanmelding"),
+        ("U kunt zelf contact opnemen, een verwijzing is niet nodig.", "vrij_toegankelijk"),
     ],
 )
 def test_access_route(taxonomy, sentence, route):
     labels = classify_text("Ondersteuning thuis", sentence, [], None, taxonomy)
     assert terms(labels, "access") == {route}
+
+
+def test_a_text_seen_before_in_another_field_is_read_for_this_field(taxonomy):
+    """The classifier keeps what it read per text: the organisation name decides only the
+    sector, also when the same words were read before as a service's name."""
+    classifier = Classifier(taxonomy)
+    as_name = classifier.classify("Schuldhulpverlening", None, [], None)
+    as_organization = classifier.classify("Spreekuur", None, [], None, "Schuldhulpverlening")
+    assert "finances" in terms(as_name, "life_domain")
+    assert terms(as_organization, "life_domain") == set()
+    assert terms(as_organization, "sector") == {"sociaal_domein"}
+    again = classifier.classify("Schuldhulpverlening", None, [], None)
+    assert again == as_name == Classifier(taxonomy).classify("Schuldhulpverlening", None, [], None)
 
 
 def test_without_indication_is_not_via_indication(taxonomy):

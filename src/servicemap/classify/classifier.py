@@ -4,7 +4,7 @@ decide them, with a confidence and the evidence; operator overrides have the las
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Literal
@@ -12,8 +12,8 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from servicemap.classify.taxonomy import Taxonomy, TaxonomySpec, Term
-from servicemap.classify.text import Token, clauses, stem, words
+from servicemap.classify.taxonomy import Taxonomy, Term
+from servicemap.classify.text import Token, clauses, stem, tokens, words
 from servicemap.records import ClassifiedService, DirectoryService, Label
 
 # A single Dutch lexicon word of at least this many letters also matches inside a compound
@@ -50,47 +50,59 @@ class _Pattern:
         return all(tokens[start + k].stem == self.stems[k] for k in range(1, size))
 
 
-_Entry = tuple[str, _Pattern]  # (term id, pattern)
+_Entry = tuple[str, str, _Pattern]  # (taxonomy id, term id, pattern)
+# One match kept in a clause: (taxonomy id, term id, lexicon entry, factor, the words matched).
+_Match = tuple[str, str, str, float, str]
+# A directory repeats its sentences, names and categories: what one text or clause yields is
+# worked out once; past this many distinct texts the cache starts afresh.
+_CACHE_LIMIT = 200_000
 
 
 class _LexiconIndex:
-    """The lexicons of one taxonomy indexed by their first word, so that a clause is read
-    once instead of once per lexicon entry."""
+    """The lexicons of every taxonomy indexed by their first word, so that a clause is read
+    once for all of them instead of once per taxonomy or lexicon entry."""
 
     def __init__(self, entries: list[_Entry]):
         self.by_stem: dict[str, list[_Entry]] = defaultdict(list)
         self.by_word: dict[str, list[_Entry]] = defaultdict(list)
         self.heads: dict[str, list[_Entry]] = defaultdict(list)
         self.tails: dict[str, list[_Entry]] = defaultdict(list)
-        for term_id, pattern in entries:
+        for entry in entries:
+            pattern = entry[2]
             if pattern.exact:
-                self.by_word[pattern.words[0]].append((term_id, pattern))
+                self.by_word[pattern.words[0]].append(entry)
             else:
-                self.by_stem[pattern.stems[0]].append((term_id, pattern))
+                self.by_stem[pattern.stems[0]].append(entry)
             if pattern.compound:
-                self.heads[pattern.words[0]].append((term_id, pattern))
+                self.heads[pattern.words[0]].append(entry)
                 if len(pattern.stems[0]) >= COMPOUND_MIN_LETTERS:
-                    self.tails[pattern.stems[0]].append((term_id, pattern))
+                    self.tails[pattern.stems[0]].append(entry)
         self.head_lengths = sorted({len(w) for w in self.heads})
         self.tail_lengths = sorted({len(s) for s in self.tails})
-        # A directory repeats its words: what may match at a word is worked out once per
-        # word (its stem follows from it).
+        # What may match at a word is worked out once per word (its stem follows from it).
         self._candidates: dict[str, tuple[list[_Entry], list[_Entry]]] = {}
 
-    def hits(self, tokens: list[Token]) -> list[tuple[int, int, str, _Pattern]]:
-        """Every (start, end, term id, pattern) occurring in one clause."""
-        found: dict[tuple[int, int, str, str], tuple[int, int, str, _Pattern]] = {}
+    def hits(self, tokens: list[Token]) -> list[tuple[int, int, str, str, _Pattern]]:
+        """Every (start, end, taxonomy id, term id, pattern) occurring in one clause."""
+        found: dict[tuple, tuple[int, int, str, str, _Pattern]] = {}
         for start, token in enumerate(tokens):
             candidates = self._candidates.get(token.word)
             if candidates is None:
                 candidates = self._candidates[token.word] = self.candidates(token)
             whole, in_compound = candidates
-            for term_id, pattern in whole:
+            for taxonomy_id, term_id, pattern in whole:
                 if pattern.continues_at(tokens, start):
                     end = start + len(pattern.words)
-                    found[(start, end, term_id, pattern.text)] = (start, end, term_id, pattern)
-            for term_id, pattern in in_compound:
-                found[(start, start + 1, term_id, pattern.text)] = (start, start + 1, term_id, pattern)
+                    found[(start, end, taxonomy_id, term_id, pattern.text)] = (
+                        start,
+                        end,
+                        taxonomy_id,
+                        term_id,
+                        pattern,
+                    )
+            for taxonomy_id, term_id, pattern in in_compound:
+                key = (start, start + 1, taxonomy_id, term_id, pattern.text)
+                found[key] = (start, start + 1, taxonomy_id, term_id, pattern)
         return list(found.values())
 
     def candidates(self, token: Token) -> tuple[list[_Entry], list[_Entry]]:
@@ -132,20 +144,19 @@ def _pattern(entry: str, factor: float, dutch: bool) -> _Pattern | None:
     )
 
 
-@dataclass
-class _CompiledTerm:
-    spec: TaxonomySpec
-    term: Term
-    patterns: list[_Pattern]
-    categories: dict[str, str]
+# One piece of evidence a field gives a term: ((taxonomy id, term id), (field, lexicon entry),
+# weight, reason, whether it is strong).
+_Contribution = tuple[tuple[str, str], tuple[str, str], float, str, bool]
 
 
-@dataclass
 class _Evidence:
     """Matches of one term, counted once per (field, lexicon entry)."""
 
-    positive: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
-    strong: bool = False
+    __slots__ = ("positive", "strong")
+
+    def __init__(self) -> None:
+        self.positive: dict[tuple[str, str], tuple[float, str]] = {}
+        self.strong = False
 
     def confidence(self) -> float:
         return _combine(w for w, _ in self.positive.values())
@@ -166,6 +177,15 @@ def _combine(weights) -> float:
     return 1.0 - remaining
 
 
+@dataclass(frozen=True)
+class _Spec:
+    """What scoring needs of one taxonomy, looked up once."""
+
+    id: str
+    single: bool
+    terms: dict[str, tuple[int, Term, float]]  # term id -> (file order, term, threshold)
+
+
 class Classifier:
     """A taxonomy compiled for matching: build once, classify many services.
 
@@ -174,30 +194,46 @@ class Classifier:
 
     def __init__(self, taxonomy: Taxonomy):
         self.taxonomy = taxonomy
-        self._terms: list[_CompiledTerm] = []
+        self._specs = [
+            _Spec(
+                id=spec.id,
+                single=spec.single,
+                terms={t.id: (i, t, spec.threshold_of(t)) for i, t in enumerate(spec.terms)},
+            )
+            for spec in taxonomy.taxonomies
+        ]
+        self._single = {spec.id: spec.single for spec in self._specs}
+        self._terms = {spec.id: spec.terms for spec in self._specs}
+        self._readers = {
+            name: frozenset(spec.id for spec in taxonomy.taxonomies if name in spec.fields)
+            for name in ("name", "organization", "categories", "audience", "description")
+        }
+        weights = taxonomy.field_weights
+        self._fields = {
+            "name": ("name", weights.name),
+            "organization": ("organization", weights.organization),
+            "categories": ("category", weights.category),
+            "audience": ("audience", weights.audience),
+            "description": ("description", weights.description),
+        }
+        entries: list[_Entry] = []
+        # folded source category -> the (taxonomy, term) it implies
+        self._categories: dict[str, list[tuple[str, str]]] = defaultdict(list)
         for spec in taxonomy.taxonomies:
             for term in spec.terms:
                 lexicon = term.lexicon
-                entries = [
+                patterns = [
                     *(_pattern(e, 1.0, dutch=True) for e in lexicon.nl),
                     *(_pattern(e, 1.0, dutch=False) for e in lexicon.en),
                     *(_pattern(e, WEAK_FACTOR, dutch=True) for e in lexicon.weak),
                 ]
-                self._terms.append(
-                    _CompiledTerm(
-                        spec=spec,
-                        term=term,
-                        patterns=[p for p in entries if p is not None],
-                        categories={" ".join(words(c)): c for c in lexicon.categories},
-                    )
-                )
-        self._terms_of = {spec.id: [t for t in self._terms if t.spec is spec] for spec in taxonomy.taxonomies}
-        self._indexes = {
-            spec.id: _LexiconIndex(
-                [(t.term.id, p) for t in self._terms if t.spec is spec for p in t.patterns]
-            )
-            for spec in taxonomy.taxonomies
-        }
+                entries += [(spec.id, term.id, p) for p in patterns if p is not None]
+                if "categories" in spec.fields:
+                    for category in dict.fromkeys(" ".join(words(c)) for c in lexicon.categories):
+                        self._categories[category].append((spec.id, term.id))
+        self._index = _LexiconIndex(entries)
+        self._texts: dict[tuple[str, str], list[_Contribution]] = {}
+        self._clauses: dict[tuple[str, ...], list[_Match]] = {}
 
     def classify(
         self,
@@ -209,81 +245,110 @@ class Classifier:
     ) -> list[Label]:
         """Labels of every taxonomy for one service, best first within each taxonomy; each
         taxonomy reads only the fields it lists (the organisation name decides the sector only)."""
-        weights = self.taxonomy.field_weights
+        evidence: dict[tuple[str, str], _Evidence] = {}
+        for category in categories:
+            for term_key, key, weight, reason, _ in self._contributions("category=", category):
+                found = evidence.get(term_key) or evidence.setdefault(term_key, _Evidence())
+                found.positive[key] = (weight, reason)
+                found.strong = True
         texts = [
-            ("name", "name", weights.name, name),
-            ("organization", "organization", weights.organization, organization),
-            *(("categories", "category", weights.category, c) for c in categories),
-            ("audience", "audience", weights.audience, audience),
-            ("description", "description", weights.description, description),
+            ("name", name),
+            ("organization", organization),
+            *(("categories", c) for c in categories),
+            ("audience", audience),
+            ("description", description),
         ]
-        read = [(f, label, w, clauses(t)) for f, label, w, t in texts if t]
-        folded_categories = {" ".join(words(c)): c for c in categories}
+        for field_name, text in texts:
+            if not text:
+                continue
+            for term_key, key, weight, reason, strong in self._contributions(field_name, text):
+                found = evidence.get(term_key) or evidence.setdefault(term_key, _Evidence())
+                if key not in found.positive:
+                    found.positive[key] = (weight, reason)
+                    found.strong = found.strong or strong
 
+        scored: dict[str, list[tuple[float, int, Term, _Evidence]]] = defaultdict(list)
+        for (taxonomy_id, term_id), found in evidence.items():
+            # Weak words only add to other evidence: 'thuis' alone is no daily-living service.
+            if not found.strong:
+                continue
+            order, term, threshold = self._terms[taxonomy_id][term_id]
+            confidence = found.confidence()
+            if confidence >= threshold:
+                scored[taxonomy_id].append((-confidence, order, term, found))
         labels: list[Label] = []
-        for spec in self.taxonomy.taxonomies:
-            compiled_terms = self._terms_of[spec.id]
-            evidence = {t.term.id: _Evidence() for t in compiled_terms}
-            if "categories" in spec.fields:
-                for compiled in compiled_terms:
-                    for key, original in folded_categories.items():
-                        if key in compiled.categories:
-                            found = evidence[compiled.term.id]
-                            found.positive[("category=", key)] = (weights.category, f'category: "{original}"')
-                            found.strong = True
-            for field_name, field_label, weight, field_clauses in read:
-                if field_name in spec.fields:
-                    _collect(
-                        self._indexes[spec.id], spec.single, field_label, weight, field_clauses, evidence
-                    )
-            scored = []
-            for compiled in compiled_terms:
-                found = evidence[compiled.term.id]
-                confidence = found.confidence()
-                # Weak words only add to other evidence: 'thuis' alone is no daily-living service.
-                if found.strong and confidence >= spec.threshold_of(compiled.term):
-                    scored.append((confidence, compiled.term, found))
-            scored.sort(key=lambda item: -item[0])  # stable: ties keep the file's order
-            for confidence, term, found in scored[:1] if spec.single else scored:
+        for spec in self._specs:
+            best = sorted(scored.get(spec.id, ()), key=lambda item: item[:2])  # ties keep the file's order
+            for minus_confidence, _, term, found in best[:1] if spec.single else best:
                 labels.append(
                     Label(
                         taxonomy=spec.id,
                         term=term.id,
                         term_label=term.label.nl,
-                        confidence=round(confidence, 3),
+                        confidence=round(-minus_confidence, 3),
                         evidence=found.reasons(),
                     )
                 )
         return labels
 
+    def _contributions(self, field_name: str, text: str) -> list[_Contribution]:
+        """What one field's text says, for the taxonomies that read the field; 'category='
+        is a source category matched as a whole."""
+        cached = self._texts.get((field_name, text))
+        if cached is not None:
+            return cached
+        if field_name == "category=":
+            folded = " ".join(words(text))
+            weight = self.taxonomy.field_weights.category
+            cached = [
+                (term_key, ("category=", folded), weight, f'category: "{text}"', True)
+                for term_key in self._categories.get(folded, ())
+            ]
+        else:
+            label, weight = self._fields[field_name]
+            readers = self._readers[field_name]
+            cached, seen = [], set()
+            for clause in clauses(text):
+                for taxonomy_id, term_id, entry, factor, matched in self._matches_in_clause(clause):
+                    if taxonomy_id in readers and (taxonomy_id, term_id, entry) not in seen:
+                        # the first mention of an entry in a field is the one shown
+                        seen.add((taxonomy_id, term_id, entry))
+                        reason = f'{label}: "{matched}"'
+                        strong = factor == 1.0
+                        term_key = (taxonomy_id, term_id)
+                        cached.append((term_key, (label, entry), weight * factor, reason, strong))
+        if len(self._texts) >= _CACHE_LIMIT:
+            self._texts.clear()
+        self._texts[(field_name, text)] = cached
+        return cached
 
-def _collect(
-    index: _LexiconIndex,
-    single: bool,
-    field_label: str,
-    weight: float,
-    field_clauses: list[list[Token]],
-    into: dict[str, _Evidence],
-) -> None:
-    """Add the matches in one field: a longer match hides the shorter ones inside it, of the
-    same term ('niet rondkomen' is not a negated 'rondkomen') and, in a single-valued
-    taxonomy, of every term ('aanmelden via de huisarts' is a referral, not a registration)."""
-    for tokens in field_clauses:
-        hits = sorted(index.hits(tokens), key=lambda hit: (hit[0] - hit[1], hit[0]))
-        taken: dict[str, set[int]] = {}
-        for start, end, term_id, pattern in hits:
-            used = taken.setdefault("" if single else term_id, set())
+    def _matches_in_clause(self, clause: tuple[str, ...]) -> list[_Match]:
+        """The (taxonomy, term, lexicon entry, factor, words matched) that count in one clause:
+        a longer match hides the shorter ones inside it, of the same term ('niet rondkomen' is
+        not a negated 'rondkomen') and, in a single-valued taxonomy, of every term ('aanmelden
+        via de huisarts' is a referral, not a registration); a denied mention is no evidence."""
+        cached = self._clauses.get(clause)
+        if cached is not None:
+            return cached
+        clause_tokens = tokens(clause)
+        hits = sorted(self._index.hits(clause_tokens), key=lambda hit: (hit[0] - hit[1], hit[0]))
+        taken: dict[tuple[str, str], set[int]] = {}
+        cached = []
+        for start, end, taxonomy_id, term_id, pattern in hits:
+            used = taken.setdefault((taxonomy_id, "" if self._single[taxonomy_id] else term_id), set())
             if used.intersection(range(start, end)):
                 continue
-            key = (field_label, pattern.text)
-            negated = _negated(tokens, start, end, used)
+            negated = _negated(clause_tokens, start, end, used)
             used.update(range(start, end))
-            # A denied mention is no evidence, but it does not outweigh what is said elsewhere:
-            # 'niet thuis kunnen sterven' still speaks of the last phase of life.
-            if not negated and key not in into[term_id].positive:
-                matched = " ".join(t.word for t in tokens[start:end])
-                into[term_id].positive[key] = (weight * pattern.factor, f'{field_label}: "{matched}"')
-                into[term_id].strong = into[term_id].strong or pattern.factor == 1.0
+            # A denied mention does not outweigh what is said elsewhere: 'niet thuis kunnen
+            # sterven' still speaks of the last phase of life.
+            if not negated:
+                matched = " ".join(clause[start:end])
+                cached.append((taxonomy_id, term_id, pattern.text, pattern.factor, matched))
+        if len(self._clauses) >= _CACHE_LIMIT:
+            self._clauses.clear()
+        self._clauses[clause] = cached
+        return cached
 
 
 def _negated(tokens: list[Token], start: int, end: int, taken: set[int]) -> bool:

@@ -52,11 +52,12 @@ def words(text: str) -> list[str]:
     return [w for w in _WORD.findall(fold(text)) if w not in _FILLERS]
 
 
-def clauses(text: str) -> list[list[Token]]:
-    """`text` split at punctuation into clauses of tokens: a negation reaches only its own clause."""
-    result = []
-    for part in _CLAUSE_BREAK.split(fold(text)):
-        tokens = [Token(w, stem(w)) for w in words(part)]
-        if tokens:
-            result.append(tokens)
-    return result
+def clauses(text: str) -> list[tuple[str, ...]]:
+    """The folded words of `text` per clause, split at punctuation: a negation reaches only
+    its own clause."""
+    return [clause for part in _CLAUSE_BREAK.split(fold(text)) if (clause := tuple(words(part)))]
+
+
+def tokens(clause: tuple[str, ...]) -> list[Token]:
+    """The words of one clause with their stems."""
+    return [Token(w, stem(w)) for w in clause]
