@@ -3,8 +3,10 @@
 import json
 
 import pytest
+import yaml
 from typer.testing import CliRunner
 
+from servicemap.classify.taxonomy import default_taxonomy_path
 from servicemap.cli import app
 from servicemap.publish import create_schema, engine_for, publish_directory
 
@@ -77,3 +79,27 @@ def test_run_refuses_a_wrong_sources_file_before_any_request(tmp_path):
     )
     assert result.exit_code == 2
     assert "source 'ggd': kind" in result.output and "source 'ggd': start_urls" in result.output
+
+
+def test_taxonomy_check_accepts_the_packaged_taxonomy_and_names_a_mistake(tmp_path):
+    good = invoke("taxonomy", "check")
+    assert good.exit_code == 0 and "life_domain: 11 terms" in good.output
+
+    taxonomy = yaml.safe_load(default_taxonomy_path().read_text(encoding="utf-8"))
+    finances = next(t for t in taxonomy["taxonomies"][0]["terms"] if t["id"] == "finances")
+    finances["zrm"] = ["Geldzaken"]
+    bad = tmp_path / "taxonomy.yaml"
+    bad.write_text(yaml.safe_dump(taxonomy, allow_unicode=True), encoding="utf-8")
+    result = invoke("taxonomy", "check", str(bad))
+    assert result.exit_code == 2
+    assert "finances" in result.output and "Geldzaken" in result.output
+
+
+@pytest.mark.slow
+def test_evaluate_prints_merge_and_label_quality_of_the_demo(demo_run):
+    _, settings, _ = demo_run
+    merge = invoke("evaluate", "dedup", "--database", settings.database_url, "--json")
+    assert merge.exit_code == 0 and json.loads(merge.output)["pairwise_precision"] >= 0.98
+    labels = invoke("evaluate", "classification", "--database", settings.database_url)
+    assert labels.exit_code == 0
+    assert "life_domain" in labels.output and "meaning_of_life" in labels.output and "micro" in labels.output
