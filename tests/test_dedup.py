@@ -447,3 +447,13 @@ def test_bad_settings_name_every_problem(tmp_path: Path):
     assert "uncertain (9.0) must not be above match (4.0)" in message
     assert "'name_tokens' is not one of" in message
     assert "no weights for ['description']" in message
+
+
+def test_a_service_no_source_places_in_a_municipality_is_placed_in_its_address_city():
+    regional = record("sociale-kaart:samen-aan-tafel", "Samen aan tafel", municipality=None,
+                      address=WELZIJNSHUIS, phones=[WELZIJN_PHONE])  # fmt: skip
+
+    [service] = deduplicate([regional]).services
+
+    assert service.municipality == "Brederwijk"
+    assert service.field_lineage["municipality"].record_id == "sociale-kaart:samen-aan-tafel"

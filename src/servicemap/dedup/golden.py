@@ -84,6 +84,13 @@ def golden_record(
         if chosen is not None:
             values[name] = getattr(chosen, name)
             lineage[name] = _lineage(chosen)
+    if "municipality" not in values:
+        # No source named the municipality (regional sources do not): the address's place is
+        # the best word a professional filtering by municipality has for where the service is.
+        placed = survivor(members, lambda m: m.address.city if m.address else None, trust_of)
+        if placed is not None:
+            values["municipality"] = placed.address.city
+            lineage["municipality"] = _lineage(placed)
     located = survivor(
         members,
         lambda m: (m.latitude, m.longitude) if m.latitude is not None and m.longitude is not None else None,
