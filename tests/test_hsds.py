@@ -44,7 +44,7 @@ def test_a_service_object_nests_what_the_hsds_api_would_return(exported):
     assert service["url"] == "https://www.brederwijk.example.nl/schuldhulpverlening"
     [link] = service["service_at_locations"]
     assert link["location"]["addresses"][0]["address_1"] == "Kerkstraat 1"
-    assert [(s["byday"], s["opens_at"], s["closes_at"]) for s in service["schedules"]][0] == (
+    assert [(s.get("byday"), s.get("opens_at"), s.get("closes_at")) for s in service["schedules"]][0] == (
         "MO",
         "09:00",
         "12:00",
@@ -88,7 +88,7 @@ def test_the_data_package_describes_every_csv(exported):
     assert fields["source_record"]["fetched_at"] == "datetime"
     assert fields["service"]["field_lineage"] == "object"
     assert fields["service"]["status"] == "string"
-    with (summary.out_dir / "service.csv").open(encoding="utf-8", newline="") as handle:
+    with (summary.out_dir / "services.csv").open(encoding="utf-8", newline="") as handle:
         services = list(csv.DictReader(handle))
     assert len(services) == 6 and all(is_uuid(row["id"]) for row in services)
 

@@ -144,3 +144,8 @@ def test_batch_keeps_the_good_and_rejects_the_nameless_with_a_reason():
     assert result.rejected[0].raw["service_name"] == "Lees meer"
     assert len(result.kept) + len(result.rejected) == len(batch)
     assert result.kept[1].extra["dropped"].count(";") == 2
+
+
+def test_a_page_that_names_no_provider_is_the_site_owners_service():
+    record = normalize_record(raw("/spreekuur", service_name="Spreekuur", phones=["030-1234567"]), SOURCE)
+    assert record.organization == "Gemeente Brederwijk"

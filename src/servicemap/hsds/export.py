@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import Connection, Table, select
 from sqlmodel import SQLModel
 
+from servicemap.hsds.validator import hsds_rules
 from servicemap.publish import tables as t
 from servicemap.publish.versions import current_version, directory_engine
 
@@ -61,7 +62,7 @@ def export_hsds(url: str, out_dir: Path | str) -> ExportSummary:
     for model in EXPORTED_TABLES:
         table = model.__table__
         columns = [c for c in table.columns if c.name not in _INTERNAL_COLUMNS]
-        path = f"{table.name}.csv"
+        path = _csv_path(table.name)
         with (out_dir / path).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
             writer.writerow([c.name for c in columns])
@@ -95,12 +96,12 @@ def _rows(connection: Connection, table: Table, version_id: str) -> list[dict]:
 
 def nest_services(tables: dict[str, list[dict]]) -> list[dict]:
     """Full HSDS service objects from the table rows of one version, by service name."""
-    organizations = {r["id"]: r for r in tables["organization"]}
-    terms = {r["id"]: r for r in tables["taxonomy_term"]}
-    taxonomies = {r["id"]: r for r in tables["taxonomy"]}
+    organizations = {r["id"]: _public(r) for r in tables["organization"]}
+    terms = {r["id"]: _public(r) for r in tables["taxonomy_term"]}
+    taxonomies = {r["id"]: _public(r) for r in tables["taxonomy"]}
     addresses = _group(tables["address"], "location_id")
     locations = {
-        r["id"]: {**r, "addresses": addresses.get(r["id"], []), "phones": [], "schedules": []}
+        r["id"]: {**_public(r), "addresses": addresses.get(r["id"], []), "phones": [], "schedules": []}
         for r in tables["location"]
     }
     phones = _group(tables["phone"], "service_id")
@@ -111,12 +112,13 @@ def nest_services(tables: dict[str, list[dict]]) -> list[dict]:
     services = []
     for service in sorted(tables["service"], key=lambda r: (r["name"], r["id"])):
         sid = service["id"]
+        organization = organizations.get(service["organization_id"])
         services.append(
             {
-                **service,
-                "organization": organizations.get(service["organization_id"]),
-                "phones": [_public(p) for p in phones.get(sid, [])],
-                "schedules": [_public(s) for s in schedules.get(sid, [])],
+                **_public(service),
+                **({"organization": organization} if organization is not None else {}),
+                "phones": phones.get(sid, []),
+                "schedules": schedules.get(sid, []),
                 "service_at_locations": [
                     {**link, "location": locations[link["location_id"]]} for link in at_locations.get(sid, [])
                 ],
@@ -136,7 +138,7 @@ def nest_services(tables: dict[str, list[dict]]) -> list[dict]:
                         "id": t.stable_id("metadata", sid, r["record_id"]),
                         "resource_id": sid,
                         "resource_type": "service",
-                        "last_action_date": r["fetched_at"],
+                        "last_action_date": r["fetched_at"].date(),  # HSDS: a date, YYYY-MM-DD
                         "last_action_type": "crawled",
                         "field_name": "",
                         "previous_value": "",
@@ -150,15 +152,23 @@ def nest_services(tables: dict[str, list[dict]]) -> list[dict]:
     return services
 
 
+def _csv_path(table: str) -> str:
+    """The file name HSDS 3.0's datapackage.json gives a table ('services.csv'); our extension
+    tables are named after themselves."""
+    return hsds_rules()[table].path if table in hsds_rules() else f"{table}.csv"
+
+
 def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
     grouped: dict[str, list[dict]] = defaultdict(list)
     for row in rows:
-        grouped[row[key]].append(row)
+        grouped[row[key]].append(_public(row))
     return grouped
 
 
 def _public(row: dict) -> dict:
-    return {k: v for k, v in row.items() if k not in _INTERNAL_COLUMNS}
+    """A row as an HSDS object: HSDS types a field as a string or number, never null, so a
+    value the directory does not know is left out rather than written as null."""
+    return {k: v for k, v in row.items() if k not in _INTERNAL_COLUMNS and v is not None}
 
 
 def _json_value(value: object) -> str:

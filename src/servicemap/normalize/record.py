@@ -36,7 +36,8 @@ def normalize_record(raw: RawRecord, source: SourceConfig | None = None) -> Norm
     dropped: list[str] = []
     municipality = source.municipality if source else None
     description = clean_text(raw.description or "") or None
-    organization = clean_name(raw.organization_name or "") or None
+    # A page that names no provider is the site owner's own service (sources.yaml names the owner).
+    organization = clean_name(raw.organization_name or "") or (source.organization if source else None)
     phones: list[Phone] = []
     for text in raw.phones:
         try:
