@@ -131,24 +131,6 @@ def test_failed_publish_leaves_the_last_good_version_current_and_whole(db_url, d
     assert [h.name for h in search(db_url, "mantelzorg")] == ["Steunpunt Mantelzorg"]
 
 
-def test_a_missing_service_stays_one_more_version_as_inactive(db_url, demo_services):
-    publish_directory(db_url, demo_services, [], run_id="run-1")
-    without = [s for s in demo_services if s.name != "Juridisch Spreekuur"]
-
-    second = publish_directory(db_url, without, [], run_id="run-2", now=SECOND_RUN)
-
-    assert (second.services, second.inactive_services, second.source_records) == (6, 1, 5)
-    spreekuur = by_name(read_services(db_url))["Juridisch Spreekuur"]
-    assert spreekuur.status == "inactive"
-    assert spreekuur.inactive_since == SECOND_RUN
-    assert spreekuur.phones == demo_services[-1].phones  # still reachable for a professional who looks
-    assert search(db_url, "spreekuur") == []
-    assert [h.status for h in search(db_url, "spreekuur", include_inactive=True)] == ["inactive"]
-
-    publish_directory(db_url, without, [], run_id="run-3", now=THIRD_RUN)
-    assert "Juridisch Spreekuur" not in by_name(read_services(db_url))
-
-
 def test_a_service_that_comes_back_is_active_again(db_url, demo_services):
     publish_directory(db_url, demo_services, [], run_id="run-1")
     publish_directory(db_url, demo_services[:-1], [], run_id="run-2", now=SECOND_RUN)

@@ -2,14 +2,20 @@
 
 from servicemap.publish.db import DEFAULT_URL, UnsupportedDatabase, backend, engine_for
 from servicemap.publish.rows import DOMAIN_TAXONOMY, PublishedService
-from servicemap.publish.tables import DIRECTORY_TABLES, create_schema, stable_id
+from servicemap.publish.schema import create_schema, head_revision, migrate, schema_revision
+from servicemap.publish.tables import DIRECTORY_TABLES, stable_id
 from servicemap.publish.versions import (
+    DEFAULT_KEEP_INACTIVE_RUNS,
     DEFAULT_KEEP_VERSIONS,
     NoDirectoryPublished,
     PublishedVersion,
     PublishError,
     RollbackError,
+    ServiceChange,
     ServiceNotFound,
+    VersionChanges,
+    VersionNotFound,
+    changes_between,
     current_version,
     directory_engine,
     list_versions,
@@ -21,6 +27,7 @@ from servicemap.publish.versions import (
 )
 
 __all__ = [
+    "DEFAULT_KEEP_INACTIVE_RUNS",
     "DEFAULT_KEEP_VERSIONS",
     "DEFAULT_URL",
     "DIRECTORY_TABLES",
@@ -30,13 +37,20 @@ __all__ = [
     "PublishedService",
     "PublishedVersion",
     "RollbackError",
+    "ServiceChange",
     "ServiceNotFound",
+    "VersionChanges",
+    "VersionNotFound",
     "UnsupportedDatabase",
     "backend",
+    "changes_between",
     "create_schema",
     "current_version",
     "directory_engine",
     "engine_for",
+    "head_revision",
+    "migrate",
+    "schema_revision",
     "list_versions",
     "published_membership",
     "publish_directory",

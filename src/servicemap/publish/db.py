@@ -27,7 +27,9 @@ def backend(url: str) -> str:
 def engine_for(url: str) -> Engine:
     """An engine for `url`; SQLite in WAL mode so that readers keep reading during a publish."""
     if backend(url) == "postgresql":
-        return create_engine(url, pool_pre_ping=True)
+        # One snapshot per transaction, as SQLite's WAL gives: a reader that looks up the
+        # current version and then reads its rows still sees them if a publish prunes it.
+        return create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ")
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

@@ -3,8 +3,11 @@ this run, and carrying the previous version's missing services forward as inacti
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections import defaultdict
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
 
 from pydantic import Field
@@ -19,14 +22,48 @@ from servicemap.publish.tables import stable_id
 DOMAIN_TAXONOMY = "life_domain"
 
 
+# What a reader sees of a service; lineage and the record ids behind it change with every
+# re-crawl without the service changing.
+CONTENT_FIELDS = frozenset(records.ClassifiedService.model_fields) - {"id", "members", "field_lineage"}
+
+
 class PublishedService(records.ClassifiedService):
-    """A service as the directory holds it: the golden record plus its HSDS status."""
+    """A service as the directory holds it: the golden record plus its HSDS status and the
+    dates a professional judges its freshness by."""
 
     status: str = "active"
     inactive_since: datetime | None = None
+    first_seen: datetime | None = None
+    last_seen: datetime | None = None
+    last_changed: datetime | None = None
+    inactive_runs: int = 0
     organization_id: str | None = None
     location_id: str | None = None
     phone_ids: list[str] = Field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class History:
+    """A service's dates and status across publishes, carried from one version to the next."""
+
+    first_seen: datetime
+    last_changed: datetime
+    status: str = "active"
+    inactive_since: datetime | None = None
+    inactive_runs: int = 0
+
+
+def service_content(service: records.ClassifiedService) -> dict:
+    """The fields a reader sees, in a form where equal means unchanged: labels by their terms
+    (a confidence that moves is not a new service), in a fixed order."""
+    content = service.model_dump(mode="json", include=CONTENT_FIELDS)
+    content["labels"] = sorted([label.taxonomy, label.term] for label in service.labels)
+    return content
+
+
+def content_hash(service: records.ClassifiedService) -> str:
+    canonical = json.dumps(service_content(service), sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 class VersionRows:
@@ -49,12 +86,7 @@ class VersionRows:
     def count(self, table: type[SQLModel], **where: object) -> int:
         return sum(all(r[k] == v for k, v in where.items()) for r in self._rows[table].values())
 
-    def add_service(
-        self,
-        service: records.ClassifiedService,
-        status: str = "active",
-        inactive_since: datetime | None = None,
-    ) -> None:
+    def add_service(self, service: records.ClassifiedService, history: History, digest: str) -> None:
         org_id = None
         if service.organization:
             org_id = stable_id("organization", service.organization.strip().casefold())
@@ -69,11 +101,16 @@ class VersionRows:
             description=service.description,
             url=service.website,
             email=service.emails[0] if service.emails else None,
-            status=status,
+            status=history.status,
             eligibility_description=service.audience,
             assured_date=last_seen.date().isoformat() if last_seen else None,
             last_modified=last_seen,
-            inactive_since=inactive_since,
+            inactive_since=history.inactive_since,
+            first_seen=history.first_seen,
+            last_seen=last_seen,
+            last_changed=history.last_changed,
+            inactive_runs=history.inactive_runs,
+            content_hash=digest,
             municipality=service.municipality or (service.address.municipality if service.address else None),
             language=service.language,
             emails=service.emails,
@@ -334,6 +371,10 @@ def load_services(
                 ),
                 status=s["status"],
                 inactive_since=s["inactive_since"],
+                first_seen=s["first_seen"],
+                last_seen=s["last_seen"],
+                last_changed=s["last_changed"],
+                inactive_runs=s["inactive_runs"],
             )
         )
     return services

@@ -4,7 +4,7 @@ Every row carries the `directory_version_id` of the publish that wrote it: a ver
 complete copy of the directory, so a reader filters on the current version and never sees a
 mix, and the previous version stays whole for a rollback. Columns that HSDS does not have
 (municipality, inactive_since, ...) are extensions a Dutch directory needs. All tables live
-in this one module so that Alembic can target `DIRECTORY_TABLES`.
+in this one module so that the migrations can target `DIRECTORY_TABLES`.
 """
 
 from __future__ import annotations
@@ -13,10 +13,20 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, Column, DateTime, Engine, Index, Table, TypeDecorator, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    Column,
+    DateTime,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    TypeDecorator,
+    text,
+)
 from sqlmodel import Field, SQLModel
-
-from servicemap.publish.search_index import create_search_index
 
 SERVICE_STATUSES = ("active", "inactive", "defunct", "temporarily closed")
 _NAMESPACE = uuid.UUID("5b0c8b2e-7f59-4c0e-9a43-2f6d1c0e8a11")
@@ -112,6 +122,15 @@ class Service(SQLModel, table=True):
     emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     field_lineage: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    # When the directory first published the service, the newest crawl of any of its records,
+    # and the publish at which its content last changed (revision 0002).
+    first_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_seen: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_changed: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Publishes in a row that its sources lacked it; 0 while they have it.
+    inactive_runs: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    # A digest of the fields a reader sees, to tell a changed service from a re-crawled one.
+    content_hash: str | None = Field(default=None, max_length=64)
 
 
 class Location(SQLModel, table=True):
@@ -288,10 +307,18 @@ VERSIONED_TABLES: list[type[SQLModel]] = [
     RejectedRecord,
     SynonymGroup,
 ]
-DIRECTORY_TABLES: list[Table] = [DirectoryVersion.__table__, *(t.__table__ for t in VERSIONED_TABLES)]
 
-
-def create_schema(engine: Engine) -> None:
-    """Create the directory tables and the backend's search index where they are missing."""
-    SQLModel.metadata.create_all(engine, tables=DIRECTORY_TABLES)
-    create_search_index(engine)
+# Alembic's record of the schema revision, declared here (as Alembic creates it) so that
+# dropping DIRECTORY_TABLES drops the revision with the tables it describes.
+VERSION_TABLE = "directory_schema_version"
+schema_version = Table(
+    VERSION_TABLE,
+    MetaData(),
+    Column("version_num", String(32), nullable=False),
+    PrimaryKeyConstraint("version_num", name=f"{VERSION_TABLE}_pkc"),
+)
+DIRECTORY_TABLES: list[Table] = [
+    DirectoryVersion.__table__,
+    *(t.__table__ for t in VERSIONED_TABLES),
+    schema_version,
+]

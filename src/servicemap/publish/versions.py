@@ -7,18 +7,27 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from pydantic import BaseModel
-from sqlalchemy import Connection, Engine, delete, func, select, update
+from pydantic import BaseModel, Field
+from sqlalchemy import Connection, Engine, RowMapping, delete, func, select, update
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
 from servicemap.publish.db import engine_for
-from servicemap.publish.rows import PublishedService, VersionRows, load_services
+from servicemap.publish.rows import (
+    History,
+    PublishedService,
+    VersionRows,
+    content_hash,
+    load_services,
+    service_content,
+)
+from servicemap.publish.schema import migrate
 from servicemap.publish.search_index import drop_versions, index_documents
 from servicemap.records import ClassifiedService, Rejection
 
 DEFAULT_KEEP_VERSIONS = 3
+DEFAULT_KEEP_INACTIVE_RUNS = 3
 _version_table = t.DirectoryVersion.__table__
 _ensured: set[str] = set()
 
@@ -49,12 +58,11 @@ class PublishedVersion(BaseModel):
 
 
 def directory_engine(url: str) -> Engine:
-    """The engine for `url`, with the directory schema created on first use."""
-    engine = engine_for(url)
+    """The engine for `url`, with the directory schema migrated to the newest revision on first use."""
     if url not in _ensured:
-        t.create_schema(engine)
+        migrate(url)
         _ensured.add(url)
-    return engine
+    return engine_for(url)
 
 
 def _safe(url: str) -> str:
@@ -69,16 +77,21 @@ def publish_directory(
     *,
     synonyms: list[list[str]] | None = None,
     keep_versions: int = DEFAULT_KEEP_VERSIONS,
+    keep_inactive_runs: int = DEFAULT_KEEP_INACTIVE_RUNS,
     now: datetime | None = None,
 ) -> PublishedVersion:
     """Write `services` as the new current directory version in one transaction.
 
-    Services of the current version that this run lacks are carried one more version with
-    status 'inactive' (a source that is down for a day does not empty the directory);
-    versions beyond the newest `keep_versions` are pruned.
+    A service of the current version that this run lacks stays, with status 'inactive' and
+    the date it went missing, for `keep_inactive_runs` publishes in a row (a source that is
+    down for a day does not empty the directory); then it is removed. Each service keeps the
+    publish that first had it and the one at which its content last changed. Versions beyond
+    the newest `keep_versions` are pruned.
     """
     if keep_versions < 2:
         raise PublishError(f"keep_versions={keep_versions}: at least 2 are needed to keep one for rollback")
+    if keep_inactive_runs < 0:
+        raise PublishError(f"keep_inactive_runs={keep_inactive_runs}: expected 0 or more publishes")
     problems = [f"service {s.name!r}: id {s.id!r} is not a UUID" for s in services if not _is_uuid(s.id)]
     if problems:
         raise PublishError(f"run {run_id!r} not published: " + "; ".join(problems))
@@ -86,7 +99,9 @@ def publish_directory(
     now = now or datetime.now(UTC)
     try:
         with engine.begin() as connection:
-            return _publish(connection, services, rejected, run_id, synonyms or [], keep_versions, now)
+            return _publish(
+                connection, services, rejected, run_id, synonyms or [], keep_versions, keep_inactive_runs, now
+            )
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
         raise PublishError(
@@ -110,26 +125,46 @@ def _publish(
     run_id: str,
     synonyms: list[list[str]],
     keep_versions: int,
+    keep_inactive_runs: int,
     now: datetime,
 ) -> PublishedVersion:
-    if connection.dialect.name == "postgresql":
-        # One publish at a time; plain reads (ACCESS SHARE) are not blocked.
-        connection.exec_driver_sql("LOCK TABLE directory_version IN EXCLUSIVE MODE")
+    _lock_versions(connection)
     previous = _current_row(connection)
     version_id = str(uuid.uuid4())
     rows = VersionRows(version_id)
+    before = _service_states(connection, previous["id"]) if previous is not None else {}
+    unknown = [s.id for s in services if s.id in before and before[s.id]["content_hash"] is None]
+    # Services published before revision 0002 have no digest: compare them as they were published.
+    old_digests = (
+        {s.id: content_hash(s) for s in _load(connection, previous["id"], unknown)} if unknown else {}
+    )
     for service in services:
-        rows.add_service(service)
+        digest = content_hash(service)
+        state = before.get(service.id)
+        if state is None:
+            history = History(first_seen=now, last_changed=now)
+        else:
+            unchanged = (state["content_hash"] or old_digests.get(service.id)) == digest
+            history = History(
+                first_seen=state["first_seen"] or now,
+                last_changed=state["last_changed"] if unchanged and state["last_changed"] else now,
+            )
+        rows.add_service(service, history, digest)
     present = {s.id for s in services}
-    carried = []
-    if previous is not None:
-        carried = [
-            s
-            for s in load_services(connection, previous["id"])
-            if s.id not in present and s.status != "inactive"
-        ]
+    missing = [
+        i for i, state in before.items() if i not in present and state["inactive_runs"] < keep_inactive_runs
+    ]
+    carried = _load(connection, previous["id"], missing) if missing else []
     for service in carried:
-        rows.add_service(service, status="inactive", inactive_since=now)
+        state = before[service.id]
+        history = History(
+            first_seen=state["first_seen"] or now,
+            last_changed=state["last_changed"] or now,
+            status="inactive",
+            inactive_since=state["inactive_since"] if state["status"] == "inactive" else now,
+            inactive_runs=state["inactive_runs"] + 1,
+        )
+        rows.add_service(service, history, state["content_hash"] or content_hash(service))
     rows.add_rejections(rejected)
     rows.add_synonyms(synonyms)
     rows.write(connection)
@@ -153,6 +188,39 @@ def _publish(
     connection.execute(_version_table.insert().values(**version.model_dump()))
     _prune(connection, keep_versions)
     return version
+
+
+def _lock_versions(connection: Connection) -> None:
+    if connection.dialect.name == "postgresql":
+        # One publish or rollback at a time; plain reads (ACCESS SHARE) are not blocked.
+        connection.exec_driver_sql("LOCK TABLE directory_version IN EXCLUSIVE MODE")
+
+
+def _service_states(connection: Connection, version_id: str) -> dict[str, RowMapping]:
+    """What the next publish carries forward of each service of `version_id`."""
+    service = t.Service.__table__.c
+    query = select(
+        service.id,
+        service.name,
+        service.status,
+        service.first_seen,
+        service.last_changed,
+        service.inactive_since,
+        service.inactive_runs,
+        service.content_hash,
+    ).where(service.directory_version_id == version_id)
+    return {row["id"]: row for row in connection.execute(query).mappings()}
+
+
+_LOAD_CHUNK = 5000  # below every backend's limit on bound parameters
+
+
+def _load(connection: Connection, version_id: str, service_ids: list[str]) -> list[PublishedService]:
+    return [
+        service
+        for start in range(0, len(service_ids), _LOAD_CHUNK)
+        for service in load_services(connection, version_id, service_ids[start : start + _LOAD_CHUNK])
+    ]
 
 
 def _current_row(connection: Connection):
@@ -191,6 +259,7 @@ def list_versions(url: str) -> list[PublishedVersion]:
 def rollback(url: str) -> PublishedVersion:
     """Make the version published before the current one current again."""
     with directory_engine(url).begin() as connection:
+        _lock_versions(connection)
         current = _current_row(connection)
         if current is None:
             raise RollbackError(f"{_safe(url)} has no published directory to roll back")
@@ -225,6 +294,85 @@ def read_services(url: str, version_id: str | None = None) -> list[PublishedServ
                 raise NoDirectoryPublished(f"{_safe(url)} has no published directory yet")
             version_id = row["id"]
         return load_services(connection, version_id)
+
+
+class VersionNotFound(LookupError):
+    """A directory version id that the database does not keep (never published, or pruned)."""
+
+
+class ServiceChange(BaseModel):
+    """One service in a comparison of two versions; `fields` names what changed."""
+
+    id: str
+    name: str
+    fields: list[str] = Field(default_factory=list)
+
+
+class VersionChanges(BaseModel):
+    """What a newer version did to the directory: services it added, changed, marked inactive
+    (its sources no longer have them) and removed, each sorted by name."""
+
+    old_version_id: str
+    new_version_id: str
+    new: list[ServiceChange]
+    changed: list[ServiceChange]
+    inactive: list[ServiceChange]
+    removed: list[ServiceChange]
+
+
+def changes_between(url: str, old_version_id: str, new_version_id: str) -> VersionChanges:
+    """Compare two kept versions service by service, and a changed service field by field."""
+    with directory_engine(url).connect() as connection:
+        kept = set(connection.execute(select(_version_table.c.id)).scalars())
+        for version_id in (old_version_id, new_version_id):
+            if version_id not in kept:
+                raise VersionNotFound(
+                    f"{_safe(url)}: version {version_id!r} is not kept; kept versions: {sorted(kept)}"
+                )
+        old = _service_states(connection, old_version_id)
+        new = _service_states(connection, new_version_id)
+        both = [i for i in new if i in old]
+        # Equal digests mean equal content; anything else is compared field by field.
+        candidates = [
+            i
+            for i in both
+            if old[i]["status"] != new[i]["status"]
+            or old[i]["content_hash"] is None
+            or old[i]["content_hash"] != new[i]["content_hash"]
+        ]
+        old_services = {s.id: s for s in _load(connection, old_version_id, candidates)}
+        new_services = {s.id: s for s in _load(connection, new_version_id, candidates)}
+
+    def entry(state: RowMapping, fields: list[str] = ()) -> ServiceChange:
+        return ServiceChange(id=state["id"], name=state["name"], fields=list(fields))
+
+    changed = []
+    for i in candidates:
+        if new[i]["status"] == "inactive" and old[i]["status"] != "inactive":
+            continue  # reported as inactive
+        before, after = service_content(old_services[i]), service_content(new_services[i])
+        fields = sorted(f for f in after if after[f] != before[f])
+        if old[i]["status"] != new[i]["status"]:
+            fields.append("status")
+        if fields:
+            changed.append(entry(new[i], fields))
+    inactive = [
+        entry(state)
+        for i, state in new.items()
+        if state["status"] == "inactive" and (i not in old or old[i]["status"] != "inactive")
+    ]
+
+    def by_name(entries: list[ServiceChange]) -> list[ServiceChange]:
+        return sorted(entries, key=lambda e: (e.name, e.id))
+
+    return VersionChanges(
+        old_version_id=old_version_id,
+        new_version_id=new_version_id,
+        new=by_name([entry(state) for i, state in new.items() if i not in old]),
+        changed=by_name(changed),
+        inactive=by_name(inactive),
+        removed=by_name([entry(state) for i, state in old.items() if i not in new]),
+    )
 
 
 class ServiceNotFound(LookupError):

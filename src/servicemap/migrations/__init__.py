@@ -1,0 +1,1 @@
+"""The directory schema's Alembic migrations; run them with `servicemap.publish.migrate`."""
