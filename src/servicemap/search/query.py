@@ -1,42 +1,70 @@
 """Search the current directory: one interface, FTS5 on SQLite and `tsvector` on PostgreSQL.
 
-A query never reaches the search engine as written: it is cut into words, each word is
-reduced to its stem, widened with its synonyms, corrected when the index has no such word,
-and only then quoted into the engine's syntax. So 'schuld* OR "' or 'NEAR(' search for
-words, they do not raise or change the query.
+A query never reaches the search engine as written: it is cut into words, stop words are
+dropped, a municipality or postcode in it becomes a filter, phrases of the taxonomy's synonym
+groups are widened to the whole group, each word is reduced to its stem, corrected when the
+index has no such word, and only then quoted into the engine's syntax. So 'schuld* OR "' or
+'NEAR(' search for words, they do not raise or change the query.
 """
 
 from __future__ import annotations
 
+import bisect
+import math
+import re
 from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
 
 from pydantic import BaseModel, Field
+from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import make_url
 
+from servicemap.classify import load_taxonomy
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.search_index import SEARCH_TABLE, SQLITE_VOCABULARY
 from servicemap.publish.tables import SynonymGroup
-from servicemap.publish.text import stem, words
+from servicemap.publish.text import STOP_WORDS, fold, stem, words
 from servicemap.publish.versions import NoDirectoryPublished, directory_engine
 
 MAX_QUERY_LENGTH = 200
 MAX_LIMIT = 100
 AUDIENCE_TAXONOMY = "audience"
+# Facet filters of `search()` and the `service_facet` taxonomy each one reads.
+FACET_FILTERS = {"audience": AUDIENCE_TAXONOMY, "sector": "sector", "access": "access"}
 # A typo is corrected only in a word this long, and only by this many edits: shorter words
 # have too many neighbours ('zorg' is one edit from 'borg').
 TYPO_MIN_LENGTH = 6
 TYPO_MAX_EDITS = 2
+# A stem is at least this long, and drops at most this many letters of a word.
+MIN_STEM = 4
+MAX_SUFFIX = 5
 # bm25 column weights, in the index's column order: name, organization, domains, description.
 SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 # ts_rank_cd weights in PostgreSQL's order: D (description), C (domains), B (organization), A (name).
 POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 SNIPPET_LENGTH = 160
+DEFAULT_RADIUS_KM = 10.0
+MAX_RADIUS_KM = 300.0
+KM_PER_DEGREE = 111.2
+_POSTCODE = re.compile(r"^\s*([1-9]\d{3})\s*([A-Za-z]{2})?\s*$")
+WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+_LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
 class InvalidQuery(ValueError):
     """A search that cannot be run as asked; the message says what to change."""
+
+
+class TermMatch(BaseModel):
+    """One query word of a hit's explanation: the index term it searched and where it matched."""
+
+    word: str
+    term: str
+    fields: list[str]
 
 
 class SearchHit(BaseModel):
@@ -52,6 +80,25 @@ class SearchHit(BaseModel):
     address: str | None = None
     website: str | None = None
     status: str = "active"
+    distance_km: float | None = None
+    explanation: list[TermMatch] | None = None
+
+
+@dataclass(frozen=True)
+class _Concept:
+    """One thing the user asked for: the words they typed and the index terms of each
+    alternative (a synonym phrase is one alternative, all of whose terms must match)."""
+
+    word: str
+    alternatives: tuple[tuple[str, ...], ...]
+    typed: tuple[str, ...] | None = None
+
+
+@dataclass(frozen=True)
+class _Point:
+    latitude: float
+    longitude: float
+    radius_km: float
 
 
 def search(
@@ -59,40 +106,76 @@ def search(
     query: str,
     *,
     domain: str | None = None,
-    municipality: str | None = None,
+    zrm: str | None = None,
+    positive_health: str | None = None,
     audience: str | None = None,
+    sector: str | None = None,
+    access: str | None = None,
+    municipality: str | None = None,
+    language: str | None = None,
+    near_postcode: str | None = None,
+    radius_km: float | None = None,
+    open_at: datetime | None = None,
     limit: int = 10,
     synonyms: Sequence[Sequence[str]] | None = None,
     include_inactive: bool = False,
+    explain: bool = False,
 ) -> list[SearchHit]:
     """Services of the current directory that match `query`, best first.
 
     An empty query with a filter lists the services that pass the filter, by name.
+    `zrm` and `positive_health` select the life domains the taxonomy maps to that ZRM domain
+    or Positive Health dimension. `near_postcode` ('3511 AB' or '3511') keeps the services
+    within `radius_km` of the centroid of the directory's located addresses with that postcode.
+    `open_at` keeps the services whose weekly opening hours include that weekday and time
+    (pass the current time in Europe/Amsterdam for "open now"); hours written only as a note
+    ('op afspraak') do not count.
     `synonyms` replaces the groups stored at publish time, e.g. [["eenzaam", "alleen"]].
+    `explain` adds to each hit which query words matched which fields.
     """
     query = query.strip()
-    _check(query, domain, municipality, audience, limit)
+    facets = {"audience": audience, "sector": sector, "access": access}
+    _check(query, limit, radius_km, near_postcode, language)
     engine = directory_engine(url)
     with engine.connect() as connection:
         version = connection.execute(text("SELECT id FROM directory_version WHERE is_current")).scalar()
         if version is None:
             shown = make_url(url).render_as_string(hide_password=True)
             raise NoDirectoryPublished(f"no directory has been published to {shown!r} yet")
-        if domain is not None:
-            _check_term(connection, version, DOMAIN_TAXONOMY, domain, "domain")
-        if audience is not None:
-            _check_term(connection, version, AUDIENCE_TAXONOMY, audience, "audience")
-        filters, params = _filters(version, domain, municipality, audience, include_inactive)
-        if not query:
+        domains = _domains(connection, version, domain, zrm, positive_health)
+        for name, term in facets.items():
+            if term is not None:
+                _check_term(connection, version, FACET_FILTERS[name], term, name)
+        query_words = words(query)
+        if municipality is None:
+            municipality, query_words = _municipality_in(url, version, query_words)
+        if near_postcode is None:
+            near_postcode, query_words = _postcode_in(connection, version, query_words)
+        point = None
+        if near_postcode is not None:
+            point = _locate(connection, version, near_postcode, radius_km or DEFAULT_RADIUS_KM)
+        filters, params = _filters(version, domains, facets, municipality, language, point, include_inactive)
+        if open_at is not None:
+            filters, params = _open_filter(filters, params, open_at)
+        if not query_words:
+            if not query and all(
+                v is None for v in (domains, municipality, language, point, open_at, *facets.values())
+            ):
+                raise InvalidQuery(
+                    "give words to search for, or a domain, municipality, audience or postcode to list"
+                )
+            concepts: list[_Concept] = []
             ranked = _list(connection, filters, params, limit)
         else:
-            groups = _synonym_groups(connection, version, synonyms)
-            ranked = _match(connection, words(query), groups, filters, params, limit)
-        return _hits(connection, version, ranked)
+            groups = _synonym_groups(url, version, synonyms)
+            vocabulary = _vocabulary(connection, url, version)
+            concepts = _concepts(query_words, groups, vocabulary.terms)
+            ranked = _match(connection, concepts, vocabulary, filters, params, limit) if concepts else []
+        return _hits(connection, version, ranked, point, concepts if explain else None)
 
 
 def _check(
-    query: str, domain: str | None, municipality: str | None, audience: str | None, limit: int
+    query: str, limit: int, radius_km: float | None, near_postcode: str | None, language: str | None
 ) -> None:
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidQuery(
@@ -100,48 +183,212 @@ def _check(
         )
     if query and not words(query):
         raise InvalidQuery(f"the query {query!r} has no words to search for (letters or digits)")
-    if not query and domain is None and municipality is None and audience is None:
-        raise InvalidQuery("give words to search for, or a domain, municipality or audience to list")
     if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit={limit}: expected 1 to {MAX_LIMIT}")
+    if near_postcode is not None and not _POSTCODE.match(near_postcode):
+        raise InvalidQuery(
+            f"near_postcode {near_postcode!r} is not a Dutch postcode (expected e.g. '3511 AB' or '3511')"
+        )
+    if radius_km is not None:
+        if near_postcode is None:
+            raise InvalidQuery(f"radius_km={radius_km} needs a near_postcode to measure from")
+        if not 0 < radius_km <= MAX_RADIUS_KM:
+            raise InvalidQuery(f"radius_km={radius_km}: expected more than 0 and at most {MAX_RADIUS_KM:g}")
+    if language is not None and not _LANGUAGE.match(language):
+        raise InvalidQuery(f"language {language!r} is not a language code (expected e.g. 'nl' or 'en')")
 
 
 def _check_term(connection: Connection, version: str, taxonomy: str, term: str, what: str) -> None:
-    known = connection.execute(
-        text(
-            "SELECT code FROM taxonomy_term WHERE directory_version_id = :v AND taxonomy = :t ORDER BY code"
-        ),
-        {"v": version, "t": taxonomy},
-    ).scalars()
-    known = list(known)
+    known = list(
+        connection.execute(
+            text(
+                "SELECT code FROM taxonomy_term WHERE directory_version_id = :v AND taxonomy = :t "
+                "ORDER BY code"
+            ),
+            {"v": version, "t": taxonomy},
+        ).scalars()
+    )
     if term not in known:
         raise InvalidQuery(f"{what} {term!r} is not a term of the published {taxonomy!r} taxonomy ({known})")
 
 
+def _domains(
+    connection: Connection, version: str, domain: str | None, zrm: str | None, positive_health: str | None
+) -> list[str] | None:
+    """The life domains a service must have one of (None: any), from the domain, ZRM and
+    Positive Health filters; each given filter narrows the set."""
+    selected: set[str] | None = None
+    if domain is not None:
+        _check_term(connection, version, DOMAIN_TAXONOMY, domain, "domain")
+        selected = {domain}
+    for value, what in ((zrm, "zrm"), (positive_health, "positive_health")):
+        if value is None:
+            continue
+        mapping = _domain_mapping(what)
+        key = fold(value).strip()
+        if key not in mapping:
+            shown = sorted({name for name, _ in mapping.values()})
+            raise InvalidQuery(f"{what} {value!r} is not in the taxonomy (expected one of {shown})")
+        domains = mapping[key][1]
+        selected = domains if selected is None else selected & domains
+    return None if selected is None else sorted(selected)
+
+
+@lru_cache(maxsize=2)
+def _domain_mapping(what: str) -> dict[str, tuple[str, set[str]]]:
+    """Folded ZRM domain or Positive Health dimension -> (its name, the life domains mapped to it)."""
+    mapping: dict[str, tuple[str, set[str]]] = {}
+    for term in load_taxonomy().life_domains:
+        names = term.zrm or [] if what == "zrm" else [term.positive_health] if term.positive_health else []
+        for name in names:
+            mapping.setdefault(fold(name), (name, set()))[1].add(term.id)
+    return mapping
+
+
+def _municipality_in(url: str, version: str, query_words: list[str]) -> tuple[str | None, list[str]]:
+    """A municipality of the directory named in the query becomes the municipality filter:
+    'hulp bij schulden Aldermeer' searches 'hulp bij schulden' in Aldermeer."""
+    names = _municipalities(url, version)
+    for name in sorted(names, key=lambda n: -len(words(n))):
+        parts = words(name)
+        for start in range(len(query_words) - len(parts) + 1):
+            if parts and query_words[start : start + len(parts)] == parts:
+                return name, query_words[:start] + query_words[start + len(parts) :]
+    return None, query_words
+
+
+@lru_cache(maxsize=8)
+def _municipalities(url: str, version: str) -> tuple[str, ...]:
+    """The municipalities of a published version, which never changes: read once."""
+    with directory_engine(url).connect() as connection:
+        names = connection.execute(
+            text(
+                "SELECT DISTINCT municipality FROM service WHERE directory_version_id = :v "
+                "AND municipality IS NOT NULL"
+            ),
+            {"v": version},
+        ).scalars()
+        return tuple(names)
+
+
+def _postcode_in(
+    connection: Connection, version: str, query_words: list[str]
+) -> tuple[str | None, list[str]]:
+    """A postcode in the query ('formulierenhulp bij 3511') becomes the distance filter, when
+    the directory has located addresses there; otherwise it stays a word ('wmo 2015')."""
+    for index, word in enumerate(query_words):
+        if not re.fullmatch(r"[1-9]\d{3}", word):
+            continue
+        end = index + 1
+        if end < len(query_words) and re.fullmatch(r"[a-z]{2}", query_words[end]):
+            end += 1
+        postcode = " ".join(query_words[index:end])
+        if _centroid(connection, version, postcode) is not None:
+            return postcode, query_words[:index] + query_words[end:]
+    return None, query_words
+
+
+def _centroid(connection: Connection, version: str, postcode: str) -> tuple[float, float] | None:
+    """The mean position of the located addresses with this PC6, else with its PC4."""
+    digits, letters = _POSTCODE.match(postcode).groups()
+    located = (
+        "SELECT avg(l.latitude) AS lat, avg(l.longitude) AS lon, count(*) AS n FROM address a "
+        "JOIN location l ON l.id = a.location_id AND l.directory_version_id = a.directory_version_id "
+        "WHERE a.directory_version_id = :v AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL AND "
+    )
+    attempts = []
+    if letters:
+        attempts.append(("upper(replace(a.postal_code, ' ', '')) = :code", digits + letters.upper()))
+    attempts.append(("substr(a.postal_code, 1, 4) = :code", digits))
+    for condition, code in attempts:
+        row = connection.execute(text(located + condition), {"v": version, "code": code}).one()
+        if row.n:
+            return float(row.lat), float(row.lon)
+    return None
+
+
+def _locate(connection: Connection, version: str, postcode: str, radius_km: float) -> _Point:
+    centroid = _centroid(connection, version, postcode)
+    if centroid is None:
+        raise InvalidQuery(
+            f"near_postcode {postcode!r}: the directory has no located address with this postcode "
+            "or its first four digits; try a nearby postcode"
+        )
+    return _Point(centroid[0], centroid[1], radius_km)
+
+
 def _filters(
-    version: str, domain: str | None, municipality: str | None, audience: str | None, include_inactive: bool
+    version: str,
+    domains: list[str] | None,
+    facets: dict[str, str | None],
+    municipality: str | None,
+    language: str | None,
+    point: _Point | None,
+    include_inactive: bool,
 ) -> tuple[str, dict]:
     """SQL conditions on `s` (the service table) that both backends share."""
     conditions = ["s.directory_version_id = :version"]
     params: dict[str, object] = {"version": version}
     if not include_inactive:
         conditions.append("s.status = 'active'")
-    if domain is not None:
+    if domains is not None:
+        names = ", ".join(f":domain{i}" for i in range(len(domains))) or "NULL"
         conditions.append(
             "EXISTS (SELECT 1 FROM service_domain d WHERE d.directory_version_id = s.directory_version_id "
-            "AND d.service_id = s.id AND d.domain = :domain)"
+            f"AND d.service_id = s.id AND d.domain IN ({names}))"
         )
-        params["domain"] = domain
-    if audience is not None:
+        params.update({f"domain{i}": d for i, d in enumerate(domains)})
+    for name, term in facets.items():
+        if term is None:
+            continue
         conditions.append(
             "EXISTS (SELECT 1 FROM service_facet f WHERE f.directory_version_id = s.directory_version_id "
-            "AND f.service_id = s.id AND f.taxonomy = :audience_taxonomy AND f.term = :audience)"
+            f"AND f.service_id = s.id AND f.taxonomy = :{name}_taxonomy AND f.term = :{name})"
         )
-        params.update(audience=audience, audience_taxonomy=AUDIENCE_TAXONOMY)
+        params.update({name: term, f"{name}_taxonomy": FACET_FILTERS[name]})
     if municipality is not None:
-        conditions.append("lower(s.municipality) = lower(:municipality)")
-        params["municipality"] = municipality.strip()
+        # A service without a municipality of its own is in the one of its address.
+        conditions.append(
+            "(lower(s.municipality) = :municipality OR (s.municipality IS NULL AND EXISTS ("
+            "SELECT 1 FROM service_at_location ml JOIN address ma ON ma.location_id = ml.location_id "
+            "AND ma.directory_version_id = ml.directory_version_id "
+            "WHERE ml.directory_version_id = s.directory_version_id AND ml.service_id = s.id "
+            "AND lower(coalesce(ma.municipality, ma.city)) = :municipality)))"
+        )
+        params["municipality"] = municipality.strip().lower()
+    if language is not None:
+        conditions.append("lower(s.language) = :language")
+        params["language"] = language
+    if point is not None:
+        # An equirectangular distance: exact enough within a region, and plain arithmetic
+        # that both backends compute without an extension.
+        conditions.append(
+            "EXISTS (SELECT 1 FROM service_at_location sl JOIN location l ON l.id = sl.location_id "
+            "AND l.directory_version_id = sl.directory_version_id "
+            "WHERE sl.directory_version_id = s.directory_version_id AND sl.service_id = s.id "
+            "AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
+            "AND ((l.latitude - :lat) * :km_lat) * ((l.latitude - :lat) * :km_lat) "
+            "+ ((l.longitude - :lon) * :km_lon) * ((l.longitude - :lon) * :km_lon) <= :r2)"
+        )
+        params.update(
+            lat=point.latitude,
+            lon=point.longitude,
+            km_lat=KM_PER_DEGREE,
+            km_lon=KM_PER_DEGREE * math.cos(math.radians(point.latitude)),
+            r2=point.radius_km**2,
+        )
     return " AND ".join(conditions), params
+
+
+def _open_filter(filters: str, params: dict, moment: datetime) -> tuple[str, dict]:
+    """Add: a weekly schedule row on the moment's weekday whose hours include its time."""
+    condition = (
+        "EXISTS (SELECT 1 FROM schedule h WHERE h.directory_version_id = s.directory_version_id "
+        "AND h.service_id = s.id AND h.byday = :open_day "
+        "AND h.opens_at <= :open_time AND h.closes_at > :open_time)"
+    )
+    day = WEEKDAYS[moment.weekday()]
+    return f"{filters} AND {condition}", {**params, "open_day": day, "open_time": moment.strftime("%H:%M")}
 
 
 def _list(connection: Connection, filters: str, params: dict, limit: int) -> list[tuple[str, float]]:
@@ -153,105 +400,203 @@ def _list(connection: Connection, filters: str, params: dict, limit: int) -> lis
 
 
 def _synonym_groups(
-    connection: Connection, version: str, synonyms: Sequence[Sequence[str]] | None
-) -> list[set[str]]:
+    url: str, version: str, synonyms: Sequence[Sequence[str]] | None
+) -> list[list[list[str]]]:
+    """Each group as its phrases, each phrase as its words."""
     if synonyms is None:
-        table = SynonymGroup.__table__
-        synonyms = connection.execute(
+        return _stored_synonyms(url, version)
+    return [[words(phrase) for phrase in group if words(phrase)] for group in synonyms]
+
+
+@lru_cache(maxsize=8)
+def _stored_synonyms(url: str, version: str) -> list[list[list[str]]]:
+    """The synonym groups a version was published with, read once (a version never changes)."""
+    table = SynonymGroup.__table__
+    with directory_engine(url).connect() as connection:
+        rows = connection.execute(
             table.select().where(table.c.directory_version_id == version).order_by(table.c.position)
         ).mappings()
-        synonyms = [row["words"] for row in synonyms]
-    return [{w for phrase in group for w in words(phrase)} for group in synonyms]
+        return [[words(phrase) for phrase in row["words"] if words(phrase)] for row in rows]
+
+
+def _concepts(
+    query_words: list[str], groups: list[list[list[str]]], vocabulary: tuple[str, ...]
+) -> list[_Concept]:
+    """The query as concepts, left to right: the longest synonym phrase at each word becomes
+    its whole group; a stop word alone is dropped; a word the index cannot match is dropped."""
+    concepts = []
+    position = 0
+    while position < len(query_words):
+        length, matched = 1, []
+        for group in groups:
+            for candidate in group:
+                if query_words[position : position + len(candidate)] != candidate:
+                    continue
+                if len(candidate) > length or not matched:
+                    length, matched = len(candidate), [group]
+                elif len(candidate) == length and group not in matched:
+                    matched.append(group)
+        phrase = query_words[position : position + length]
+        position += length
+        if matched:
+            group_phrases = [p for group in matched for p in group]
+        elif phrase[0] in STOP_WORDS:
+            continue
+        else:
+            group_phrases = [phrase]
+        alternatives = []
+        for candidate in group_phrases:
+            content = [w for w in candidate if w not in STOP_WORDS]
+            terms = tuple(_index_term(w, vocabulary) for w in content)
+            if content and all(terms) and terms not in alternatives:
+                alternatives.append(terms)
+        if alternatives:
+            content = [w for w in phrase if w not in STOP_WORDS]
+            typed = tuple(_index_term(w, vocabulary) for w in content)
+            concepts.append(
+                _Concept(
+                    word=" ".join(phrase),
+                    alternatives=tuple(alternatives),
+                    typed=typed if content and all(typed) else None,
+                )
+            )
+    return concepts
 
 
 def _match(
     connection: Connection,
-    query_words: list[str],
-    groups: list[set[str]],
+    concepts: list[_Concept],
+    vocabulary: _Vocabulary,
     filters: str,
     params: dict,
     limit: int,
 ) -> list[tuple[str, float]]:
-    """All words must match; when nothing does, any word may (so 'hulp bij schulden' finds
-    services that never write 'bij')."""
-    postgres = connection.dialect.name == "postgresql"
-    vocabulary = _vocabulary(connection)
-    alternatives = []
-    for word in query_words:
-        candidates = {word}.union(*(g for g in groups if word in g))
-        stems = {s for c in sorted(candidates) if (s := _index_term(connection, c, vocabulary))}
-        if stems:
-            alternatives.append(sorted(stems))
-    if not alternatives:
-        return []
-    for operator in ("&", "|") if len(alternatives) > 1 else ("&",):
-        if postgres:
-            expression = f" {operator} ".join(
-                "(" + " | ".join(_pg_prefix(s) for s in group) + ")" for group in alternatives
-            )
-            sql = (
-                f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, "
-                "to_tsquery('simple', :match)) AS score "
-                f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
-                "AND s.directory_version_id = q.directory_version_id "
-                f"WHERE q.document @@ to_tsquery('simple', :match) AND {filters} "
-                "ORDER BY score DESC, s.name LIMIT :limit"
-            )
-        else:
-            joiner = " AND " if operator == "&" else " OR "
-            expression = joiner.join(
-                "(" + " OR ".join(_fts5_prefix(s) for s in group) + ")" for group in alternatives
-            )
-            weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
-            sql = (
-                f"SELECT s.id, -bm25({SEARCH_TABLE}, {weights}) AS score "
-                f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
-                "AND s.directory_version_id = q.directory_version_id "
-                f"WHERE {SEARCH_TABLE} MATCH :match AND {filters} "
-                "ORDER BY score DESC, s.name LIMIT :limit"
-            )
-        rows = connection.execute(text(sql), {**params, "match": expression, "limit": limit}).all()
-        if rows:
-            return [(row.id, float(row.score)) for row in rows]
-    return []
+    """Services with every concept first, by score. When they are fewer than `limit`, the
+    services with one word as typed follow, the rarest word's first (a rare word says more about
+    what is meant: 'eenzaam oudere' shows the services for the lonely before the many that
+    mention older people), and then those with one concept's synonyms."""
+    ranked = _run(connection, concepts, filters, params, limit)
+    if len(concepts) > 1:
+        typed = [_Concept(word=c.word, alternatives=(c.typed,)) for c in concepts if c.typed]
+        fills = sorted(typed, key=vocabulary.documents) + sorted(concepts, key=vocabulary.documents)
+        for concept in fills:
+            if len(ranked) >= limit:
+                break
+            seen = {service_id for service_id, _ in ranked}
+            rows = _run(connection, [concept], filters, params, limit)
+            ranked.extend(row for row in rows if row[0] not in seen)
+    return ranked[:limit]
 
 
-def _vocabulary(connection: Connection) -> list[str]:
-    """Every term in the index (all kept versions: a term of an older one does no harm)."""
+def _run(
+    connection: Connection, concepts: list[_Concept], filters: str, params: dict, limit: int
+) -> list[tuple[str, float]]:
+    """The best `limit` services with every concept (a concept: any of its alternatives; an
+    alternative: all of its terms), each term searched as a prefix."""
     if connection.dialect.name == "postgresql":
-        sql = f"SELECT word FROM ts_stat('SELECT document FROM {SEARCH_TABLE}')"
+        expression = " & ".join(
+            "("
+            + " | ".join("(" + " & ".join(_pg_prefix(t) for t in alt) + ")" for alt in c.alternatives)
+            + ")"
+            for c in concepts
+        )
+        sql = (
+            f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, "
+            "to_tsquery('simple', :match)) AS score "
+            f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
+            "AND s.directory_version_id = q.directory_version_id "
+            f"WHERE q.document @@ to_tsquery('simple', :match) AND {filters} "
+            "ORDER BY score DESC, s.name LIMIT :limit"
+        )
     else:
-        sql = f"SELECT term FROM {SQLITE_VOCABULARY}"
-    return list(connection.execute(text(sql)).scalars())
+        expression = " AND ".join(
+            "("
+            + " OR ".join("(" + " AND ".join(_fts5_prefix(t) for t in alt) + ")" for alt in c.alternatives)
+            + ")"
+            for c in concepts
+        )
+        weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
+        sql = (
+            f"SELECT s.id, -bm25({SEARCH_TABLE}, {weights}) AS score "
+            f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
+            "AND s.directory_version_id = q.directory_version_id "
+            f"WHERE {SEARCH_TABLE} MATCH :match AND {filters} "
+            "ORDER BY score DESC, s.name LIMIT :limit"
+        )
+    rows = connection.execute(text(sql), {**params, "match": expression, "limit": limit})
+    return [(row.id, float(row.score)) for row in rows]
 
 
-def _index_term(connection: Connection, word: str, vocabulary: list[str]) -> str | None:
+@dataclass(frozen=True)
+class _Vocabulary:
+    """The index's terms, sorted, with the number of documents each occurs in."""
+
+    terms: tuple[str, ...]
+    counts: tuple[int, ...]
+
+    def documents(self, concept: _Concept) -> int:
+        """About how many documents have the concept: its most common alternative's rarest term,
+        counting every term the prefix matches."""
+        return max(min(self._prefix_count(t) for t in alt) for alt in concept.alternatives)
+
+    def _prefix_count(self, prefix: str) -> int:
+        low = bisect.bisect_left(self.terms, prefix)
+        high = bisect.bisect_left(self.terms, prefix + "\U0010ffff")
+        return sum(self.counts[low:high])
+
+
+@lru_cache(maxsize=8)
+def _cached_vocabulary(url: str, version: str, postgres: bool) -> _Vocabulary:
+    with directory_engine(url).connect() as connection:
+        if postgres:
+            sql = f"SELECT word, ndoc FROM ts_stat('SELECT document FROM {SEARCH_TABLE}') ORDER BY word"
+        else:
+            sql = f"SELECT term, doc FROM {SQLITE_VOCABULARY} ORDER BY term"
+        rows = connection.execute(text(sql)).all()
+    return _Vocabulary(terms=tuple(r[0] for r in rows), counts=tuple(int(r[1]) for r in rows))
+
+
+def _vocabulary(connection: Connection, url: str, version: str) -> _Vocabulary:
+    """The index's terms; read once per published version, which never changes."""
+    return _cached_vocabulary(url, version, connection.dialect.name == "postgresql")
+
+
+def _index_term(word: str, vocabulary: tuple[str, ...]) -> str | None:
     """The index term a query word stands for: its stem when the index has words starting
     with it, else the nearest term within TYPO_MAX_EDITS ('mantelzrog' -> 'mantelzorg'),
-    else None (a stop word, or a word no service uses)."""
-    if connection.dialect.name == "postgresql":
-        lexemes = connection.execute(text("SELECT ts_lexize('dutch_stem', :w)"), {"w": word}).scalar()
-        if not lexemes:
-            return None
-        term = lexemes[0]
-    else:
-        term = stem(word)
-    if any(v.startswith(term) for v in vocabulary):
+    else None (a word no service uses)."""
+    term = stem(word)
+    at = bisect.bisect_left(vocabulary, term)
+    if at < len(vocabulary) and vocabulary[at].startswith(term):
         return term
     if len(word) < TYPO_MIN_LENGTH:
         return None
-    best: tuple[int, str] | None = None
-    for candidate in vocabulary:
-        # Compare with the whole term and with its start, so a typo in 'mantelzorg' also
-        # finds 'mantelzorgondersteuning' (the start is then searched as a prefix).
-        start = candidate[: len(word)]
-        distance = min(
-            Levenshtein.distance(word, candidate, score_cutoff=TYPO_MAX_EDITS + 1),
-            Levenshtein.distance(word, start, score_cutoff=TYPO_MAX_EDITS + 1),
-        )
-        if distance <= TYPO_MAX_EDITS and (best is None or (distance, start) < best):
-            best = (distance, start)
-    return best[1] if best else None
+    best: tuple[float, int, str] | None = None
+    # A term may be longer than the word (a typo in 'mantelzorg' of 'mantelzorgondersteuning':
+    # compare with the term's start, searched as a prefix) or shorter (the stem lost a suffix:
+    # 'eenzaamhied' against 'eenzam'; each letter left over costs an eighth of an edit).
+    for length in range(max(MIN_STEM, len(word) - MAX_SUFFIX), len(word) + 1):
+        start = word[:length]
+        starts = _terms_of_length(vocabulary, length)
+        candidates = starts if length < len(word) else _starts(vocabulary, length)
+        for candidate, distance, _ in process.extract(
+            start, candidates, scorer=Levenshtein.distance, score_cutoff=TYPO_MAX_EDITS, limit=None
+        ):
+            cost = distance + (len(word) - length) / 8
+            if distance <= TYPO_MAX_EDITS and (best is None or (cost, -length, candidate) < best):
+                best = (cost, -length, candidate)
+    return best[2] if best and best[0] <= TYPO_MAX_EDITS else None
+
+
+@lru_cache(maxsize=64)
+def _terms_of_length(vocabulary: tuple[str, ...], length: int) -> list[str]:
+    return [v for v in vocabulary if len(v) == length]
+
+
+@lru_cache(maxsize=64)
+def _starts(vocabulary: tuple[str, ...], length: int) -> list[str]:
+    """The first `length` letters of every term at least that long."""
+    return sorted({v[:length] for v in vocabulary if len(v) >= length})
 
 
 def _fts5_prefix(term: str) -> str:
@@ -264,12 +609,23 @@ def _pg_prefix(term: str) -> str:
     return "'" + term.replace("'", "''") + "':*"
 
 
-def _hits(connection: Connection, version: str, ranked: list[tuple[str, float]]) -> list[SearchHit]:
+def _in(ids: list[str]) -> tuple[str, dict[str, str]]:
+    return ", ".join(f":id{i}" for i in range(len(ids))), {
+        f"id{i}": service_id for i, service_id in enumerate(ids)
+    }
+
+
+def _hits(
+    connection: Connection,
+    version: str,
+    ranked: list[tuple[str, float]],
+    point: _Point | None,
+    concepts: list[_Concept] | None,
+) -> list[SearchHit]:
     if not ranked:
         return []
-    ids = [service_id for service_id, _ in ranked]
-    bind = {"version": version, **{f"id{i}": service_id for i, service_id in enumerate(ids)}}
-    in_ids = ", ".join(f":id{i}" for i in range(len(ids)))
+    in_ids, bind = _in([service_id for service_id, _ in ranked])
+    bind["version"] = version
     services = {
         row.id: row
         for row in connection.execute(
@@ -282,15 +638,17 @@ def _hits(connection: Connection, version: str, ranked: list[tuple[str, float]])
             bind,
         )
     }
-    domains: dict[str, list[str]] = {}
+    domains: dict[str, list[tuple[str, str]]] = {}
     for row in connection.execute(
         text(
-            "SELECT service_id, domain FROM service_domain WHERE directory_version_id = :version "
-            f"AND service_id IN ({in_ids}) ORDER BY confidence DESC, domain"
+            "SELECT d.service_id, d.domain, t.name FROM service_domain d LEFT JOIN taxonomy_term t "
+            "ON t.directory_version_id = d.directory_version_id AND t.taxonomy = :domain_taxonomy "
+            "AND t.code = d.domain WHERE d.directory_version_id = :version "
+            f"AND d.service_id IN ({in_ids}) ORDER BY d.confidence DESC, d.domain"
         ),
-        bind,
+        {**bind, "domain_taxonomy": DOMAIN_TAXONOMY},
     ):
-        domains.setdefault(row.service_id, []).append(row.domain)
+        domains.setdefault(row.service_id, []).append((row.domain, row.name or ""))
     phones: dict[str, list[str]] = {}
     for row in connection.execute(
         text(
@@ -304,10 +662,12 @@ def _hits(connection: Connection, version: str, ranked: list[tuple[str, float]])
         row.service_id: row
         for row in connection.execute(
             text(
-                "SELECT l.service_id, a.address_1, a.postal_code, a.city FROM service_at_location l "
-                "JOIN address a ON a.location_id = l.location_id "
-                "AND a.directory_version_id = l.directory_version_id "
-                f"WHERE l.directory_version_id = :version AND l.service_id IN ({in_ids})"
+                "SELECT sl.service_id, a.address_1, a.postal_code, a.city, l.latitude, l.longitude "
+                "FROM service_at_location sl JOIN location l ON l.id = sl.location_id "
+                "AND l.directory_version_id = sl.directory_version_id "
+                "LEFT JOIN address a ON a.location_id = sl.location_id "
+                "AND a.directory_version_id = sl.directory_version_id "
+                f"WHERE sl.directory_version_id = :version AND sl.service_id IN ({in_ids})"
             ),
             bind,
         )
@@ -316,24 +676,62 @@ def _hits(connection: Connection, version: str, ranked: list[tuple[str, float]])
     for service_id, score in ranked:
         s = services[service_id]
         a = addresses.get(service_id)
-        place = " ".join(p for p in (a.postal_code, a.city) if p) if a else ""
+        address = None
+        if a is not None and a.address_1 is not None:
+            place = " ".join(p for p in (a.postal_code, a.city) if p)
+            address = ", ".join(p for p in (a.address_1, place) if p)
+        distance = None
+        if point is not None and a is not None and a.latitude is not None:
+            distance = round(_distance_km(point, a.latitude, a.longitude), 2)
+        explanation = None
+        if concepts is not None:
+            fields = {
+                "name": s.name,
+                "organization": s.organization,
+                "domains": " ".join(name for _, name in domains.get(service_id, [])),
+                "description": s.description,
+            }
+            explanation = _explain(concepts, fields)
         hits.append(
             SearchHit(
                 service_id=service_id,
                 name=s.name,
                 organization=s.organization,
                 municipality=s.municipality,
-                domains=domains.get(service_id, []),
+                domains=[code for code, _ in domains.get(service_id, [])],
                 score=score,
                 snippet=_snippet(s.description),
                 description=s.description,
                 phones=phones.get(service_id, []),
-                address=", ".join(p for p in (a.address_1, place) if p) if a else None,
+                address=address,
                 website=s.url,
                 status=s.status,
+                distance_km=distance,
+                explanation=explanation,
             )
         )
     return hits
+
+
+def _distance_km(point: _Point, latitude: float, longitude: float) -> float:
+    """Great-circle distance (haversine), for the hit; the filter uses a flat approximation."""
+    lat1, lon1, lat2, lon2 = map(math.radians, (point.latitude, point.longitude, latitude, longitude))
+    h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+    return 2 * 6371.0 * math.asin(math.sqrt(h))
+
+
+def _explain(concepts: list[_Concept], fields: dict[str, str | None]) -> list[TermMatch]:
+    """Per query concept and index term, the fields with a word that starts with, or (as a
+    compound's tail) contains, that term."""
+    field_words = {name: words(value) for name, value in fields.items()}
+    matches = []
+    for concept in concepts:
+        for alternative in concept.alternatives:
+            for term in alternative:
+                where = [name for name, found in field_words.items() if any(term in w for w in found)]
+                if where:
+                    matches.append(TermMatch(word=concept.word, term=term, fields=where))
+    return matches
 
 
 def _snippet(description: str | None) -> str | None:

@@ -1,0 +1,269 @@
+"""Search latency and publish time on a generated directory of 100,000 services, per backend.
+
+Run on demand: `python benchmarks/search.py [--services N] [--queries Q] [--postgres URL]`.
+Each generated service takes a name or name variant and description sentences of a demo region
+service (`servicemap/demo/region/part_*.yaml`), that service's labels, a municipality and a
+located address in it. The queries are the search quality set's and words of service names,
+as typed, with filters, with a typo and with a distance from a postcode. In the same run a
+bare FTS5 bm25 query (and a bare `tsvector` query) over the same index is timed as the
+reference. Writes `benchmarks/results/search.json` and `search.md`.
+
+Targets (issue 8): plain queries p95 within 1.5x of the bare reference and under 50 ms; with
+typos and distance p95 under 100 ms; publish of 100,000 services under 60 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psycopg
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+
+from servicemap.classify import load_taxonomy
+from servicemap.demo.region import load_region
+from servicemap.publish import directory_engine, publish_directory
+from servicemap.publish.text import STOP_WORDS, stem, words
+from servicemap.records import Address, ClassifiedService, Label, Phone, SourceRef
+from servicemap.search import search
+from servicemap.search.quality import load_search_queries
+
+RESULTS = Path(__file__).with_name("results")
+FETCHED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
+# Postcode ranges and a centre per municipality of the demo region.
+MUNICIPALITIES = {
+    "Brederwijk": (range(3511, 3517), (52.09, 5.12)),
+    "Lindeveen": (range(3541, 3546), (52.11, 5.27)),
+    "Aldermeer": (range(3561, 3565), (52.03, 5.38)),
+}
+TARGETS = {"plain_p95_ms": 50.0, "plain_vs_bare": 1.5, "typo_distance_p95_ms": 100.0, "publish_s": 60.0}
+
+
+def generate(count: int, seed: int) -> list[ClassifiedService]:
+    region = load_region()
+    rng = random.Random(seed)
+    services = []
+    for number in range(count):
+        own = rng.choice(region.services)
+        municipality = rng.choice(list(MUNICIPALITIES))
+        codes, (lat, lon) = MUNICIPALITIES[municipality]
+        pc4 = rng.choice(codes)
+        offset = (pc4 - codes.start) * 0.01
+        truth = own.truth
+        labels = [
+            Label(taxonomy=taxonomy, term=term, term_label=term, confidence=0.8)
+            for taxonomy, terms in (
+                ("life_domain", truth.domains),
+                ("audience", truth.audiences),
+                ("sector", [truth.sector]),
+                ("access", [truth.access]),
+            )
+            for term in terms
+        ]
+        description = " ".join(rng.sample(own.descriptions, k=1))
+        services.append(
+            ClassifiedService(
+                id=str(uuid.UUID(int=rng.getrandbits(128))),
+                name=rng.choice([own.name, *own.variants]),
+                organization=region.organization(own.organization).name,
+                description=description,
+                address=Address(
+                    street="Dorpsstraat",
+                    house_number=str(number % 200 + 1),
+                    postcode=f"{pc4} {rng.choice('ABCDEFGH')}{rng.choice('ABCDEFGH')}",
+                    city=municipality,
+                    municipality=municipality,
+                ),
+                latitude=lat + offset + rng.uniform(-0.01, 0.01),
+                longitude=lon + offset + rng.uniform(-0.01, 0.01),
+                phones=[Phone(number=f"+3130{number:07d}", kind="voice")],
+                municipality=municipality,
+                language="nl",
+                members=[
+                    SourceRef(
+                        record_id=f"bench:{number}",
+                        source_id="bench",
+                        url=f"https://bench.example.nl/{number}",
+                        fetched_at=FETCHED_AT,
+                    )
+                ],
+                labels=labels,
+            )
+        )
+    return services
+
+
+def typo(word: str, rng: random.Random) -> str:
+    """Two neighbouring letters swapped, not at the start: 'mantelzorg' -> 'mantelzrog'."""
+    at = rng.randrange(2, len(word) - 1)
+    return word[:at] + word[at + 1] + word[at] + word[at + 2 :]
+
+
+def make_queries(
+    services: list[ClassifiedService], count: int, seed: int
+) -> dict[str, list[tuple[str, dict]]]:
+    rng = random.Random(seed)
+    quality = load_search_queries()
+    typed = [q.query for q in quality]
+    name_words = sorted(
+        {w for s in services[:5000] for w in words(s.name) if len(w) >= 7 and w not in STOP_WORDS}
+    )
+    quarter = count // 4
+    plain = [(rng.choice(typed + name_words), {}) for _ in range(quarter)]
+    filtered = []
+    for _ in range(quarter):
+        query = rng.choice(typed)
+        filters = rng.choice(
+            [
+                {"municipality": rng.choice(list(MUNICIPALITIES))},
+                {"domain": "finances"},
+                {"audience": "ouderen", "municipality": "Lindeveen"},
+                {"sector": "vrijwillig_informeel"},
+            ]
+        )
+        filtered.append((query, filters))
+    typos = [(typo(rng.choice(name_words), rng), {}) for _ in range(quarter)]
+    distance = []
+    for _ in range(count - 3 * quarter):
+        codes, _ = MUNICIPALITIES[rng.choice(list(MUNICIPALITIES))]
+        distance.append((rng.choice(typed), {"near_postcode": str(rng.choice(codes)), "radius_km": 5}))
+    return {"plain": plain, "filtered": filtered, "typo": typos, "distance": distance}
+
+
+def bare(url: str, query: str) -> None:
+    """The reference: one FTS5 bm25 (or tsvector ts_rank_cd) query over the same index."""
+    terms = [stem(w) for w in words(query) if w not in STOP_WORDS]
+    if not terms:
+        return
+    with directory_engine(url).connect() as connection:
+        if connection.dialect.name == "postgresql":
+            match = " & ".join(f"'{t}':*" for t in terms)
+            sql = (
+                "SELECT service_id FROM service_search, to_tsquery('simple', :m) q "
+                "WHERE document @@ q ORDER BY ts_rank_cd(document, q) DESC LIMIT 10"
+            )
+        else:
+            match = " AND ".join(f'"{t}"*' for t in terms)
+            sql = (
+                "SELECT service_id, bm25(service_search, 10.0, 4.0, 2.0, 1.0) AS score FROM service_search "
+                "WHERE service_search MATCH :m ORDER BY score LIMIT 10"
+            )
+        connection.execute(text(sql), {"m": match}).all()
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    cuts = statistics.quantiles(samples, n=100, method="inclusive")
+    return {
+        "p50": round(cuts[49], 2),
+        "p95": round(cuts[94], 2),
+        "p99": round(cuts[98], 2),
+        "n": len(samples),
+    }
+
+
+def timed(call) -> float:
+    started = time.perf_counter()
+    call()
+    return (time.perf_counter() - started) * 1000
+
+
+def run_backend(url: str, services: list[ClassifiedService], queries: dict) -> dict:
+    started = time.perf_counter()
+    publish_directory(url, services, [], run_id="benchmark", synonyms=load_taxonomy().synonyms)
+    publish_seconds = time.perf_counter() - started
+    search(url, "warm up", limit=10)  # the first query reads the index vocabulary once per version
+    search(url, "mantelzrog", limit=10)
+    figures = {"publish_seconds": round(publish_seconds, 1), "latency_ms": {}}
+    figures["latency_ms"]["bare reference"] = percentiles(
+        [timed(lambda q=q: bare(url, q)) for q, _ in queries["plain"]]
+    )
+    for kind, items in queries.items():
+        figures["latency_ms"][kind] = percentiles(
+            [timed(lambda q=q, f=f: search(url, q, limit=10, **f)) for q, f in items]
+        )
+    return figures
+
+
+def fresh_postgres(server_url: str, database: str) -> str:
+    plain = make_url(server_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    with psycopg.connect(plain, autocommit=True) as connection:
+        connection.execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)")
+        connection.execute(f"CREATE DATABASE {database}")
+    return make_url(server_url).set(database=database).render_as_string(hide_password=False)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--services", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=500)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    args = parser.parse_args()
+
+    services = generate(args.services, args.seed)
+    queries = make_queries(services, args.queries, args.seed)
+    backends = {}
+    with tempfile.TemporaryDirectory() as work:
+        backends["sqlite"] = run_backend(f"sqlite:///{Path(work) / 'bench.sqlite'}", services, queries)
+    if args.postgres:
+        backends["postgresql"] = run_backend(
+            fresh_postgres(args.postgres, "search_benchmark"), services, queries
+        )
+    figures = {
+        "command": " ".join(["python", "benchmarks/search.py", *sys.argv[1:]]),
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+            "cpus": os.cpu_count(),
+        },
+        "services": len(services),
+        "queries": {kind: len(items) for kind, items in queries.items()},
+        "targets": TARGETS,
+        "backends": backends,
+    }
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / "search.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / "search.md").write_text(markdown(figures), encoding="utf-8")
+    print(markdown(figures))
+    return 0
+
+
+def markdown(f: dict) -> str:
+    lines = [
+        "# Search benchmark",
+        "",
+        f"`{f['command']}` on {f['date']}: {f['machine']['cpus']} CPUs, Python {f['machine']['python']}, "
+        f"{f['machine']['platform']}. {f['services']:,} services; queries per kind: {f['queries']}.",
+        "",
+        "| backend | publish (s) | kind | p50 ms | p95 ms | p99 ms |",
+        "|---|---|---|---|---|---|",
+    ]
+    for backend, figures in f["backends"].items():
+        for kind, p in figures["latency_ms"].items():
+            publish = figures["publish_seconds"]
+            lines.append(f"| {backend} | {publish} | {kind} | {p['p50']} | {p['p95']} | {p['p99']} |")
+    targets = f["targets"]
+    lines += [
+        "",
+        f"Targets: plain p95 < {targets['plain_p95_ms']:g} ms and within {targets['plain_vs_bare']}x "
+        f"of the bare reference; typo and distance p95 < {targets['typo_distance_p95_ms']:g} ms; "
+        f"publish < {targets['publish_s']:g} s.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
