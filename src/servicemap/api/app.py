@@ -1,0 +1,341 @@
+"""The read-only HSDS 3.0 API over the published directory: a thin layer over `search`,
+the publish tables and the HSDS export's nesting, with every error mapped here, once."""
+
+import math
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException
+
+from servicemap.api import queries
+from servicemap.publish import NoDirectoryPublished, PublishedVersion, current_version, directory_engine
+from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, search
+from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from servicemap.search.query import MAX_LIMIT as MAX_SEARCH_HITS
+
+API_VERSION = "1.0"
+HSDS_VERSION = "3.0"
+MAX_PER_PAGE = 100
+DEFAULT_PER_PAGE = 25
+MAX_FILTER_LENGTH = 100
+
+
+class ErrorBody(BaseModel):
+    detail: str
+
+
+class DirectoryVersionInfo(BaseModel):
+    id: str
+    published_at: datetime
+    services: int
+    organizations: int
+
+
+class RootBody(BaseModel):
+    api_version: str
+    hsds_version: str
+    openapi_url: str
+    directory_version: DirectoryVersionInfo
+
+
+class Page(BaseModel):
+    """The HSDS 3.0 paginated body."""
+
+    total_items: int
+    total_pages: int
+    page_number: int
+    size: int
+    first_page: bool
+    last_page: bool
+    empty: bool
+    contents: list[dict[str, Any]]
+
+
+class _NotModified(Exception):
+    def __init__(self, etag: str):
+        self.etag = etag
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorBody,
+        "description": "A parameter the directory cannot answer, e.g. an unknown domain",
+    },
+    422: {"model": ErrorBody, "description": "A parameter of the wrong type or out of range"},
+    503: {"model": ErrorBody, "description": "No directory has been published yet"},
+}
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": ErrorBody, "description": "No object with this id"}
+}
+_CACHED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "The directory version is the one in If-None-Match"}
+}
+
+PageNumber = Annotated[int, Query(ge=1, le=1_000_000, description="Page number, from 1")]
+PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per page, 1 to {MAX_PER_PAGE}")]
+Filter = Annotated[str | None, Query(max_length=MAX_FILTER_LENGTH)]
+
+
+def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
+    """The API for the directory at `database_url` (which is never logged nor shown)."""
+    app = FastAPI(
+        title="servicemap — sociale kaart (HSDS 3.0)",
+        version=API_VERSION,
+        description="Read-only Open Referral HSDS 3.0 API over the published directory of services.",
+        docs_url="/docs",
+        redoc_url=None,
+        dependencies=[Depends(_refuse_nul)],
+    )
+    if cors_origins:
+        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"])
+    _add_error_handlers(app)
+
+    def directory(request: Request, response: Response) -> PublishedVersion:
+        """The current version; answers 304 when the client has it, else sets the caching headers."""
+        version = current_version(database_url)
+        etag = f'"{version.id}"'
+        if etag in _etags(request.headers.get("if-none-match", "")):
+            raise _NotModified(etag)
+        response.headers["ETag"] = etag
+        response.headers["Last-Modified"] = format_datetime(version.published_at.astimezone(UTC), usegmt=True)
+        response.headers["Cache-Control"] = "no-cache"
+        return version
+
+    Directory = Annotated[PublishedVersion, Depends(directory)]
+
+    @app.get(
+        "/", response_model=RootBody, responses={**_CACHED, **_ERRORS}, summary="API and directory version"
+    )
+    def root(version: Directory) -> RootBody:
+        return RootBody(
+            api_version=API_VERSION,
+            hsds_version=HSDS_VERSION,
+            openapi_url="/openapi.json",
+            directory_version=DirectoryVersionInfo(
+                id=version.id,
+                published_at=version.published_at,
+                services=version.services,
+                organizations=version.organizations,
+            ),
+        )
+
+    @app.get(
+        "/services", response_model=Page, responses={**_CACHED, **_ERRORS}, summary="Search or list services"
+    )
+    def list_services(
+        version: Directory,
+        search_text: Annotated[
+            str | None,
+            Query(
+                alias="search",
+                max_length=MAX_QUERY_LENGTH,
+                description=(
+                    "Full-text search (Dutch stemming, synonyms, typos); ranked, at most "
+                    f"{MAX_SEARCH_HITS} hits in all (so too with zrm, positive_health or postcode). "
+                    "Without any of these, services are listed by name."
+                ),
+            ),
+        ] = None,
+        page: PageNumber = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        taxonomy_term_id: Filter = None,
+        organization_id: Filter = None,
+        modified_after: Annotated[
+            datetime | None,
+            Query(description="Only services last seen after this moment (ISO 8601; UTC if naive)"),
+        ] = None,
+        domain: Annotated[
+            str | None, Query(max_length=MAX_FILTER_LENGTH, description="Life domain id")
+        ] = None,
+        audience: Annotated[
+            str | None, Query(max_length=MAX_FILTER_LENGTH, description="Audience term")
+        ] = None,
+        sector: Annotated[str | None, Query(max_length=MAX_FILTER_LENGTH, description="Sector term")] = None,
+        access: Annotated[
+            str | None, Query(max_length=MAX_FILTER_LENGTH, description="Access-route term")
+        ] = None,
+        municipality: Filter = None,
+        zrm: Annotated[
+            str | None, Query(max_length=MAX_FILTER_LENGTH, description="ZRM domain, e.g. 'Financiën'")
+        ] = None,
+        positive_health: Annotated[
+            str | None,
+            Query(max_length=MAX_FILTER_LENGTH, description="Positive Health dimension, e.g. 'Meedoen'"),
+        ] = None,
+        postcode: Annotated[
+            str | None,
+            Query(max_length=MAX_FILTER_LENGTH, description="Services near this postcode ('3511 AB')"),
+        ] = None,
+        radius_km: Annotated[
+            float | None,
+            Query(
+                gt=0,
+                le=MAX_RADIUS_KM,
+                description=f"Distance from `postcode`; {DEFAULT_RADIUS_KM:g} km if left out",
+            ),
+        ] = None,
+    ) -> Page:
+        filters = queries.ServiceFilters(
+            domain=domain,
+            audience=audience,
+            sector=sector,
+            access=access,
+            municipality=municipality,
+            taxonomy_term_id=taxonomy_term_id,
+            organization_id=organization_id,
+            modified_after=_utc(modified_after),
+        )
+        with directory_engine(database_url).connect() as connection:
+            queries.check_filters(connection, version.id, filters)
+            ids = queries.matching_service_ids(connection, version.id, filters)
+            ranked = (search_text or "").strip() or any(
+                v is not None for v in (zrm, positive_health, postcode, radius_km)
+            )
+            if ranked:
+                # The search function ranks and applies its own filters; the HSDS id filters
+                # (term, organization, modified_after) are applied here to its hits.
+                allowed = set(ids)
+                hits = search(
+                    database_url,
+                    search_text or "",
+                    domain=domain,
+                    zrm=zrm,
+                    positive_health=positive_health,
+                    audience=audience,
+                    sector=sector,
+                    access=access,
+                    municipality=municipality,
+                    near_postcode=postcode,
+                    radius_km=radius_km,
+                    limit=MAX_SEARCH_HITS,
+                )
+                ids = [h.service_id for h in hits if h.service_id in allowed]
+            start = (page - 1) * per_page
+            contents = queries.service_objects(connection, version.id, ids[start : start + per_page])
+        return _page(contents, len(ids), page, per_page)
+
+    @app.get(
+        "/services/{service_id}",
+        responses={**_CACHED, **_NOT_FOUND, **_ERRORS},
+        summary="One service, full HSDS object with its lineage (metadata: source, URL, last seen)",
+    )
+    def get_service(version: Directory, service_id: str) -> dict[str, Any]:
+        with directory_engine(database_url).connect() as connection:
+            found = queries.service_objects(connection, version.id, [service_id])
+        if not found:
+            raise HTTPException(404, f"no service with id {service_id!r} in directory version {version.id}")
+        return found[0]
+
+    @app.get("/organizations", response_model=Page, responses={**_CACHED, **_ERRORS}, summary="Organizations")
+    def list_organizations(
+        version: Directory, page: PageNumber = 1, per_page: PerPage = DEFAULT_PER_PAGE
+    ) -> Page:
+        with directory_engine(database_url).connect() as connection:
+            found = queries.organizations(connection, version.id)
+        return _paged(found, page, per_page)
+
+    @app.get(
+        "/organizations/{organization_id}",
+        responses={**_CACHED, **_NOT_FOUND, **_ERRORS},
+        summary="One organization with its services",
+    )
+    def get_organization(version: Directory, organization_id: str) -> dict[str, Any]:
+        with directory_engine(database_url).connect() as connection:
+            found = queries.organizations(connection, version.id, organization_id)
+        if not found:
+            raise HTTPException(
+                404, f"no organization with id {organization_id!r} in directory version {version.id}"
+            )
+        return found[0]
+
+    @app.get("/taxonomies", response_model=Page, responses={**_CACHED, **_ERRORS}, summary="Taxonomies")
+    def list_taxonomies(
+        version: Directory, page: PageNumber = 1, per_page: PerPage = DEFAULT_PER_PAGE
+    ) -> Page:
+        with directory_engine(database_url).connect() as connection:
+            found = queries.taxonomies(connection, version.id)
+        return _paged(found, page, per_page)
+
+    @app.get(
+        "/taxonomy_terms", response_model=Page, responses={**_CACHED, **_ERRORS}, summary="Taxonomy terms"
+    )
+    def list_taxonomy_terms(
+        version: Directory,
+        page: PageNumber = 1,
+        per_page: PerPage = DEFAULT_PER_PAGE,
+        taxonomy_id: Filter = None,
+    ) -> Page:
+        with directory_engine(database_url).connect() as connection:
+            found = queries.taxonomy_terms(connection, version.id, taxonomy_id)
+        return _paged(found, page, per_page)
+
+    return app
+
+
+def _refuse_nul(request: Request) -> None:
+    """A NUL byte is no text a directory holds, and PostgreSQL refuses it as a parameter."""
+    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
+        if "\x00" in value:
+            raise HTTPException(400, f"parameter {name!r} contains a NUL character; expected text")
+
+
+def _etags(header: str) -> set[str]:
+    tags = {tag.strip() for tag in header.split(",")}
+    return tags | {tag.removeprefix("W/") for tag in tags}
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _paged(items: list[dict], page: int, per_page: int) -> Page:
+    start = (page - 1) * per_page
+    return _page(items[start : start + per_page], len(items), page, per_page)
+
+
+def _page(contents: list[dict], total: int, page: int, per_page: int) -> Page:
+    """A page beyond the last is empty, not an error: a client paging on sees where it ends."""
+    total_pages = math.ceil(total / per_page)
+    return Page(
+        total_items=total,
+        total_pages=total_pages,
+        page_number=page,
+        size=len(contents),
+        first_page=page == 1,
+        last_page=page >= total_pages,
+        empty=not contents,
+        contents=contents,
+    )
+
+
+def _add_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RequestValidationError)
+    def invalid_parameter(request: Request, exc: RequestValidationError) -> JSONResponse:
+        problems = []
+        for error in exc.errors():
+            where = ".".join(str(p) for p in error["loc"][1:]) or str(error["loc"][0])
+            problems.append(f"{where}={error.get('input')!r}: {error['msg']}")
+        return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
+
+    @app.exception_handler(InvalidQuery)
+    @app.exception_handler(queries.UnknownFilterValue)
+    def bad_request(request: Request, exc: ValueError) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=400)
+
+    @app.exception_handler(NoDirectoryPublished)
+    def nothing_published(request: Request, exc: NoDirectoryPublished) -> JSONResponse:
+        # The exception's own message names the database; the API does not show it.
+        return JSONResponse({"detail": "no directory has been published yet"}, status_code=503)
+
+    @app.exception_handler(_NotModified)
+    def not_modified(request: Request, exc: _NotModified) -> Response:
+        return Response(status_code=304, headers={"ETag": exc.etag, "Cache-Control": "no-cache"})

@@ -1,0 +1,397 @@
+"""The HTTP API, tested over HTTP against uvicorn on 127.0.0.1 (SQLite and PostgreSQL)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import httpx
+import pytest
+import schemathesis
+import uvicorn
+from fastapi import FastAPI
+from fastapi.routing import APIRoute
+from hypothesis import HealthCheck, given, settings
+from schemathesis import GenerationMode
+from schemathesis.checks import response_schema_conformance, status_code_conformance
+from schemathesis.core.failures import FailureGroup
+
+from servicemap.api import create_app
+from servicemap.hsds.export import export_hsds
+from servicemap.hsds.validator import validate_service
+from servicemap.publish import create_schema, engine_for, publish_directory
+from servicemap.records import Label, SourceRef
+from tests.conftest import POSTGRES_TEST_URL, _drop_directory, _postgres_answers, demo_service_list
+
+LATER = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
+
+
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` under uvicorn in a thread on a free port of 127.0.0.1; yields its base URL."""
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("uvicorn did not start")
+        time.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+def api_services():
+    """The conftest demo services, with facets a filter can find and one seen later than the rest."""
+    services = demo_service_list()
+    by_name = {s.name: s for s in services}
+    for name, sector, access in [
+        ("Schuldhulpverlening", "sociaal_domein", "via_aanmelding"),
+        ("Steunpunt Mantelzorg", "vrijwillig_informeel", "vrij_toegankelijk"),
+        ("Juridisch Spreekuur", "sociaal_domein", "vrij_toegankelijk"),
+    ]:
+        by_name[name].labels += [
+            Label(taxonomy="sector", term=sector, term_label=sector, confidence=0.8, evidence=["aanbieder"]),
+            Label(taxonomy="access", term=access, term_label=access, confidence=0.8, evidence=["aanmelden"]),
+        ]
+    for service in services:  # Lindeloo lies some 30 km north of Brederwijk
+        service.latitude, service.longitude = (
+            (52.37, 5.12) if service.municipality == "Lindeloo" else (52.09, 5.12)
+        )
+    spreekuur = by_name["Juridisch Spreekuur"]
+    spreekuur.members = [
+        SourceRef(
+            record_id="lindeloo-sociaal:juridisch-spreekuur-2",
+            source_id="lindeloo-sociaal",
+            url="https://www.lindeloo.example.nl/juridisch-spreekuur",
+            fetched_at=LATER,
+        )
+    ]
+    return services
+
+
+@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
+def directory_url(request, tmp_path_factory) -> Iterator[str]:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('api') / 'directory.db'}"
+        create_schema(engine_for(url))
+    else:
+        if not _postgres_answers():
+            pytest.skip(f"PostgreSQL does not answer at {POSTGRES_TEST_URL} (start it with services-up)")
+        url = POSTGRES_TEST_URL
+        _drop_directory(url)
+        create_schema(engine_for(url))
+    publish_directory(url, api_services(), [], run_id="api-run-1", synonyms=[["eenzaam", "alleen"]])
+    # PostgreSQL is left as it is: the next fixture that uses it drops it first.
+    yield url
+
+
+@pytest.fixture(scope="module")
+def base(directory_url: str) -> Iterator[str]:
+    with serving(create_app(directory_url, cors_origins=["https://huisarts.example.nl"])) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def api(base: str) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=base, timeout=30) as client:
+        yield client
+
+
+def names(body: dict) -> list[str]:
+    return [s["name"] for s in body["contents"]]
+
+
+def test_root_names_the_api_hsds_and_directory_version(api):
+    response = api.get("/")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["hsds_version"] == "3.0"
+    assert body["api_version"]
+    assert body["directory_version"]["services"] == 6
+    assert response.headers["etag"] == f'"{body["directory_version"]["id"]}"'
+    published = datetime.fromisoformat(body["directory_version"]["published_at"])
+    assert response.headers["last-modified"] == published.strftime("%a, %d %b %Y %H:%M:%S GMT")
+
+
+@pytest.mark.parametrize("path", ["/", "/services?per_page=2", "/organizations", "/taxonomy_terms"])
+def test_a_client_with_the_current_version_gets_304(api, path):
+    etag = api.get(path).headers["etag"]
+    cached = api.get(path, headers={"If-None-Match": etag})
+    assert cached.status_code == 304
+    assert cached.content == b""
+    assert cached.headers["etag"] == etag
+    assert api.get(path, headers={"If-None-Match": f"W/{etag}"}).status_code == 304
+    assert api.get(path, headers={"If-None-Match": '"an-older-version"'}).status_code == 200
+
+
+def test_services_without_search_are_listed_by_name(api):
+    body = api.get("/services").json()
+    assert body["total_items"] == 6
+    assert names(body) == sorted(names(body))
+    assert (body["total_pages"], body["page_number"], body["size"]) == (1, 1, 6)
+    assert body["first_page"] and body["last_page"] and not body["empty"]
+
+
+def test_paging_walks_every_service_once_and_ends_empty(api):
+    pages = [api.get("/services", params={"per_page": 4, "page": p}).json() for p in (1, 2, 3)]
+    first, last, beyond = pages
+    assert (first["first_page"], first["last_page"], first["size"]) == (True, False, 4)
+    assert (last["first_page"], last["last_page"], last["size"]) == (False, True, 2)
+    assert beyond["empty"] and beyond["contents"] == [] and beyond["total_items"] == 6
+    assert beyond["total_pages"] == 2 and beyond["last_page"]
+    listed = names(first) + names(last)
+    assert len(set(listed)) == 6
+    assert api.get("/services", params={"per_page": 100}).json()["size"] == 6
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"page": 0}, "page='0': Input should be greater than or equal to 1"),
+        ({"per_page": 0}, "per_page='0'"),
+        ({"per_page": 101}, "per_page='101': Input should be less than or equal to 100"),
+        ({"page": "twee"}, "page='twee'"),
+        ({"modified_after": "gisteren"}, "modified_after='gisteren'"),
+        ({"search": "schuld " * 40}, "search="),
+        ({"postcode": "9998 BB", "radius_km": 0}, "radius_km='0'"),
+    ],
+)
+def test_out_of_range_parameters_are_422_naming_the_parameter(api, params, named):
+    response = api.get("/services", params=params)
+    assert response.status_code == 422
+    assert named in response.json()["detail"]
+
+
+def test_search_ranks_and_pages_the_matches(api):
+    body = api.get("/services", params={"search": "schulden"}).json()
+    assert names(body)[0] == "Schuldhulpverlening"
+    assert "Steunpunt Mantelzorg" not in names(body)
+    typo = api.get("/services", params={"search": "mantelzrog"}).json()
+    assert names(typo) == ["Steunpunt Mantelzorg"]
+    paged = api.get("/services", params={"search": "schulden", "per_page": 1, "page": 2}).json()
+    assert paged["total_items"] == body["total_items"] and names(paged) == names(body)[1:2]
+
+
+def test_search_without_words_is_400(api):
+    response = api.get("/services", params={"search": "?!*"})
+    assert response.status_code == 400
+    assert "has no words" in response.json()["detail"]
+
+
+def term_id(api, taxonomy: str, code: str) -> str:
+    terms = api.get("/taxonomy_terms", params={"per_page": 100}).json()["contents"]
+    return next(t["id"] for t in terms if t["taxonomy"] == taxonomy and t["code"] == code)
+
+
+def organization_id(api, name: str) -> str:
+    organizations = api.get("/organizations", params={"per_page": 100}).json()["contents"]
+    return next(o["id"] for o in organizations if o["name"] == name)
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"domain": "finances"}, ["Schuldhulpverlening", "Thuisadministratie"]),
+        ({"audience": "elderly"}, ["Maatjesproject Samen Op Pad", "Thuisadministratie"]),
+        ({"sector": "sociaal_domein"}, ["Juridisch Spreekuur", "Schuldhulpverlening"]),
+        ({"access": "vrij_toegankelijk"}, ["Juridisch Spreekuur", "Steunpunt Mantelzorg"]),
+        (
+            {"municipality": "LINDELOO"},
+            ["Juridisch Spreekuur", "Maatjesproject Samen Op Pad", "Steunpunt Mantelzorg"],
+        ),
+        ({"modified_after": "2026-04-01T00:00:00Z"}, ["Juridisch Spreekuur"]),
+        ({"modified_after": "2026-04-01T00:00:00"}, ["Juridisch Spreekuur"]),
+        ({"modified_after": "2026-06-01T00:00:00+02:00"}, []),
+        ({"domain": "finances", "search": "schulden"}, ["Schuldhulpverlening", "Thuisadministratie"]),
+        ({"zrm": "Financiën"}, ["Schuldhulpverlening", "Thuisadministratie"]),
+        ({"positive_health": "Meedoen"}, ["Maatjesproject Samen Op Pad"]),
+        (
+            {"postcode": "9998 BB", "radius_km": 5},
+            ["Juridisch Spreekuur", "Maatjesproject Samen Op Pad", "Steunpunt Mantelzorg"],
+        ),  # noqa: E501
+        ({"postcode": "9998BB", "search": "spreekuur"}, ["Juridisch Spreekuur"]),
+        (
+            {"postcode": "9999 AA", "radius_km": 50, "sector": "sociaal_domein"},
+            ["Juridisch Spreekuur", "Schuldhulpverlening"],
+        ),  # noqa: E501
+        ({"access": "vrij_toegankelijk", "search": "mantelzorg"}, ["Steunpunt Mantelzorg"]),
+        ({"municipality": "Lindeloo", "search": "schulden"}, []),
+    ],
+)
+def test_each_filter_keeps_only_the_services_it_names(api, params, expected):
+    body = api.get("/services", params=params).json()
+    assert sorted(names(body)) == expected
+    assert body["total_items"] == len(expected)
+
+
+def test_taxonomy_term_and_organization_filters_take_ids(api):
+    caregivers = term_id(api, "audience", "caregivers")
+    body = api.get("/services", params={"taxonomy_term_id": caregivers}).json()
+    assert names(body) == ["Steunpunt Mantelzorg"]
+    gemeente = organization_id(api, "Gemeente Brederwijk")
+    body = api.get("/services", params={"organization_id": gemeente}).json()
+    assert names(body) == ["Schuldhulpverlening", "Wijkteam Brederwijk-Noord"]
+    body = api.get("/services", params={"organization_id": gemeente, "search": "wijkteam"}).json()
+    assert names(body) == ["Wijkteam Brederwijk-Noord"]
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"domain": "geld"}, "domain='geld' is not a term of the 'life_domain' taxonomy"),
+        ({"audience": "kinderen", "search": "hulp"}, "audience='kinderen'"),
+        ({"sector": "zorgg"}, "sector='zorgg'"),
+        ({"access": "huisarts"}, "access='huisarts'"),
+        ({"taxonomy_term_id": "00000000-0000-0000-0000-000000000000"}, "taxonomy_term_id="),
+        ({"search": "hulp\x00"}, "contains a NUL"),
+        ({"zrm": "Geldzaken"}, "zrm 'Geldzaken' is not in the taxonomy"),
+        ({"postcode": "1234 ZZ"}, "no located address with this postcode"),
+        ({"postcode": "Utrecht"}, "is not a Dutch postcode"),
+        ({"radius_km": 5}, "needs a near_postcode"),
+    ],
+)
+def test_unknown_filter_values_are_400_naming_the_value(api, params, named):
+    response = api.get("/services", params=params)
+    assert response.status_code == 400
+    assert named in response.json()["detail"]
+
+
+def test_a_service_is_the_exported_hsds_object_with_its_lineage(api, directory_url, tmp_path):
+    export_hsds(directory_url, tmp_path)
+    exported = {s["id"]: s for s in json.loads((tmp_path / "services.json").read_text(encoding="utf-8"))}
+    spreekuur = next(s for s in exported.values() if s["name"] == "Juridisch Spreekuur")
+    body = api.get(f"/services/{spreekuur['id']}").json()
+    assert body == spreekuur
+    assert body["organization"]["name"] == "Sociaal Raadslieden Lindeloo"
+    assert body["service_at_locations"][0]["location"]["addresses"][0]["postal_code"] == "9998 BB"
+    assert [p["number"] for p in body["phones"]] == ["+31300000106"]
+    [seen] = body["metadata"]
+    assert seen["replacement_value"] == "https://www.lindeloo.example.nl/juridisch-spreekuur"
+    assert seen["updated_by"] == "lindeloo-sociaal"
+    assert seen["last_action_date"] == LATER.date().isoformat()
+    assert datetime.fromisoformat(body["last_modified"]) == LATER
+
+
+def test_listed_services_have_the_same_shape_as_one_service(api):
+    listed = api.get("/services", params={"search": "mantelzorg"}).json()["contents"][0]
+    assert api.get(f"/services/{listed['id']}").json() == listed
+
+
+@pytest.mark.parametrize("path", ["/services/", "/organizations/"])
+def test_an_unknown_id_is_404_naming_the_id(api, path):
+    response = api.get(path + "onbekend-id")
+    assert response.status_code == 404
+    assert "'onbekend-id'" in response.json()["detail"]
+
+
+def test_organizations_list_their_services(api):
+    body = api.get("/organizations").json()
+    assert body["total_items"] == 4
+    welzijn = next(o for o in body["contents"] if o["name"] == "Welzijn Lindeloo")
+    one = api.get(f"/organizations/{welzijn['id']}").json()
+    assert [s["name"] for s in one["services"]] == ["Maatjesproject Samen Op Pad", "Steunpunt Mantelzorg"]
+    paged = api.get("/organizations", params={"per_page": 3, "page": 2}).json()
+    assert paged["size"] == 1 and paged["last_page"]
+
+
+def test_taxonomies_and_their_terms(api):
+    taxonomies = api.get("/taxonomies").json()["contents"]
+    assert {t["name"] for t in taxonomies} == {"life_domain", "audience", "sector", "access"}
+    audience = next(t for t in taxonomies if t["name"] == "audience")
+    terms = api.get("/taxonomy_terms", params={"taxonomy_id": audience["id"]}).json()["contents"]
+    assert sorted(t["code"] for t in terms) == ["adults", "caregivers", "elderly"]
+
+
+def test_cors_allows_the_configured_origin_only(api):
+    allowed = api.get("/", headers={"Origin": "https://huisarts.example.nl"})
+    assert allowed.headers["access-control-allow-origin"] == "https://huisarts.example.nl"
+    other = api.get("/", headers={"Origin": "https://elders.example.com"})
+    assert "access-control-allow-origin" not in other.headers
+
+
+def test_an_empty_database_answers_503_without_naming_it(tmp_path):
+    url = f"sqlite:///{tmp_path / 'leeg.db'}"
+    with serving(create_app(url)) as base:
+        response = httpx.get(f"{base}/services")
+    assert response.status_code == 503
+    assert response.json() == {"detail": "no directory has been published yet"}
+    assert "leeg.db" not in response.text
+
+
+def test_openapi_documents_exactly_the_routes_and_each_answers(api, base):
+    document = api.get("/openapi.json").json()
+    app = create_app("sqlite://")
+    routes = {r.path for r in app.routes if isinstance(r, APIRoute)}
+    assert set(document["paths"]) == routes
+    service = api.get("/services", params={"per_page": 1}).json()["contents"][0]
+    ids = {"service_id": service["id"], "organization_id": service["organization_id"]}
+    for path, operations in document["paths"].items():
+        assert set(operations) == {"get"}
+        response = api.get(path.format(**ids))
+        assert response.status_code == 200, path
+        assert str(response.status_code) in operations["get"]["responses"]
+    listed = document["paths"]["/services"]["get"]["parameters"]
+    assert {p["name"] for p in listed} >= {
+        "search", "page", "per_page", "taxonomy_term_id", "organization_id", "modified_after",
+        "domain", "audience", "sector", "access", "municipality", "zrm", "positive_health", "postcode",
+        "radius_km",
+    }  # fmt: skip
+
+
+FUZZ_EXAMPLES = 60
+
+
+def test_fuzzing_the_openapi_document_finds_no_server_error(base, directory_url):
+    """Schemathesis generates valid and invalid requests for every operation from the served
+    document; none may get a 5xx, and each response must match what the document says."""
+    if not directory_url.startswith("sqlite"):
+        pytest.skip("fuzzed once, on SQLite: the mapping of errors is the backend's same code")
+    schema = schemathesis.openapi.from_url(f"{base}/openapi.json")
+    sent = []
+    failures = []
+    for result in schema.get_all_operations():
+        operation = result.ok()
+        # An operation without parameters ('/') has no invalid request to generate.
+        modes = [GenerationMode.POSITIVE] + ([GenerationMode.NEGATIVE] if operation.query else [])
+        for mode in modes:
+
+            @given(case=operation.as_strategy(generation_mode=mode))
+            @settings(
+                max_examples=FUZZ_EXAMPLES,
+                deadline=None,
+                database=None,
+                suppress_health_check=list(HealthCheck),
+            )
+            def fuzz(case):
+                response = case.call(base_url=base)
+                sent.append(response.status_code)
+                if response.status_code >= 500:
+                    failures.append(f"{case.method} {case.formatted_path} {case.query}: {response.text}")
+                try:
+                    case.validate_response(
+                        response, checks=[response_schema_conformance, status_code_conformance]
+                    )
+                except FailureGroup as group:
+                    failures.append(f"{case.method} {case.formatted_path} {case.query}: {group.exceptions}")
+
+            fuzz()
+    print(f"schemathesis: {len(sent)} generated requests, statuses {sorted(set(sent))}")
+    assert failures == []
+    assert len(sent) >= 7 * FUZZ_EXAMPLES
+
+
+def test_every_service_body_validates_as_hsds_3(api):
+    listed = api.get("/services", params={"per_page": 100}).json()["contents"]
+    assert len(listed) == 6
+    for service in listed:
+        body = api.get(f"/services/{service['id']}").json()
+        assert validate_service(body) == [], body["name"]
