@@ -103,3 +103,25 @@ def test_evaluate_prints_merge_and_label_quality_of_the_demo(demo_run):
     labels = invoke("evaluate", "classification", "--database", settings.database_url)
     assert labels.exit_code == 0
     assert "life_domain" in labels.output and "meaning_of_life" in labels.output and "micro" in labels.output
+
+
+def test_changes_lists_the_service_the_second_publish_left_out(directory, demo_services):
+    result = invoke("changes", "--database", directory, "--json")
+    assert result.exit_code == 0, result.output
+    diff = json.loads(result.output)
+    assert [c["name"] for c in diff["inactive"]] == [demo_services[-1].name]
+    assert diff["new"] == [] and diff["removed"] == []
+
+
+def test_serve_offers_the_api_and_the_search_page_from_one_app(directory):
+    from fastapi.testclient import TestClient
+
+    from servicemap.cli import web_app
+
+    client = TestClient(web_app(directory, cors_origins=[]))
+    assert client.get("/services", params={"search": "schuldhulp"}).json()["contents"][0]["name"] == (
+        "Schuldhulpverlening"
+    )
+    page = client.get("/zoeken", params={"q": "schuldhulp"})
+    assert page.status_code == 200 and "Schuldhulpverlening" in page.text
+    assert "/zoeken" not in client.get("/openapi.json").json()["paths"]

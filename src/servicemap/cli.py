@@ -298,6 +298,40 @@ def rollback(database: DatabaseOption = DEFAULT_DATABASE) -> None:
 
 
 @app.command()
+def changes(
+    old: Annotated[
+        str | None, typer.Option("--from", help="Older version id (default: the one before).")
+    ] = None,
+    new: Annotated[str | None, typer.Option("--to", help="Newer version id (default: the current).")] = None,
+    database: DatabaseOption = DEFAULT_DATABASE,
+    as_json: JsonOption = False,
+) -> None:
+    """What changed between two directory versions: new, changed, inactive and removed services."""
+    from servicemap.publish import VersionNotFound, changes_between, list_versions
+
+    kept = list_versions(database)  # newest first
+    ids = [v.id for v in kept]
+    new = new or next((v.id for v in kept if v.is_current), None)
+    if old is None and new in ids and ids.index(new) + 1 < len(ids):
+        old = ids[ids.index(new) + 1]
+    if new is None or old is None:
+        raise fail("fewer than two directory versions are kept: nothing to compare", EXIT_NOT_FOUND)
+    try:
+        diff = changes_between(database, old, new)
+    except VersionNotFound as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    if as_json:
+        console.print_json(diff.model_dump_json())
+        return
+    rows = [
+        (kind, change.name, ", ".join(change.fields), change.id)
+        for kind in ("new", "changed", "inactive", "removed")
+        for change in getattr(diff, kind)
+    ]
+    print_table(f"Changes from {old} to {new}", ["change", "service", "fields", "id"], rows)
+
+
+@app.command()
 def export(
     out_dir: Annotated[Path, typer.Argument(help="Directory for the HSDS files.")] = Path("var/export/hsds"),
     database: DatabaseOption = DEFAULT_DATABASE,
@@ -394,6 +428,30 @@ def taxonomy_check(
         raise fail(str(exc), EXIT_BAD_INPUT) from None
     counts = ", ".join(f"{t.id}: {len(t.terms)} terms" for t in taxonomy.taxonomies)
     console.print(f"{path or 'the packaged taxonomy'}: valid ({counts}).", highlight=False)
+
+
+def web_app(database_url: str, cors_origins: list[str]):
+    """The HSDS API with the professionals' pages (/zoeken, /dienst/...) beside it."""
+    from servicemap.api import create_app
+    from servicemap.web import router
+
+    application = create_app(database_url, cors_origins=cors_origins)
+    application.state.database_url = database_url
+    application.include_router(router, include_in_schema=False)
+    return application
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
+    cors_origin: Annotated[list[str], typer.Option(help="An origin allowed to call the API.")] = [],  # noqa: B006
+    database: DatabaseOption = DEFAULT_DATABASE,
+) -> None:
+    """Serve the HSDS 3.0 API and the search page for professionals (http://HOST:PORT/zoeken)."""
+    import uvicorn
+
+    uvicorn.run(web_app(database, cors_origin), host=host, port=port)
 
 
 @app.command()
