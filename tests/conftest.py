@@ -11,6 +11,7 @@ import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 
 import dagster as dg
 import psycopg
@@ -260,10 +261,12 @@ def demo_run(tmp_path_factory):
         )
         sources_path = work / "sources.yaml"
         sources_path.write_text(yaml.safe_dump(sources, allow_unicode=True), encoding="utf-8")
+        # Relative paths, as `servicemap run` gets them from its default `var/`.
+        relative = Path(os.path.relpath(work, Path.cwd()))
         settings = ServicemapSettings(
-            sources_path=str(sources_path),
-            database_url=f"sqlite:///{work / 'directory.sqlite'}",
-            work_dir=str(work),
+            sources_path=str(relative / "sources.yaml"),
+            database_url=f"sqlite:///{relative / 'directory.sqlite'}",
+            work_dir=str(relative),
         )
         summary = run_pipeline(settings, instance)
         yield summary, settings, instance

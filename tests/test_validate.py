@@ -1,5 +1,6 @@
 import json
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -203,3 +204,10 @@ def test_normalize_then_validate_accounts_for_every_crawled_record():
     assert "longitude outside the Netherlands" in rejected["/berlijn"].reason
     assert "longer than 200 characters" in rejected["/hele-pagina"].reason
     assert len(validation.result.kept) + len(rejected) == len(crawled)
+
+
+def test_data_docs_land_under_a_relative_directory_too(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the pipeline passes its work dir as written, e.g. var/gx/<source>
+    validation = validate_records(GOOD[:1], data_docs_dir=Path("var/gx/brederwijk"))
+    assert validation.data_docs_index == tmp_path / "var/gx/brederwijk/index.html"
+    assert validation.data_docs_index.is_file()

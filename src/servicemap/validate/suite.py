@@ -131,6 +131,8 @@ def validate_records(records: list[NormalizedRecord], data_docs_dir: Path | None
     batch writes no Data Docs: there is nothing to validate.
     """
     suite = load_suite()
+    if data_docs_dir is not None:
+        data_docs_dir = Path(data_docs_dir).resolve()  # GX refuses a relative site directory
     if not records:
         outcomes = [
             ExpectationOutcome(
