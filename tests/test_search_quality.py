@@ -2,13 +2,14 @@
 the services they mean in the first five hits, on SQLite and on PostgreSQL."""
 
 import os
+from collections.abc import Iterator
 
 import psycopg
 import pytest
 
 from servicemap.classify import load_taxonomy
 from servicemap.evaluation import load_ground_truth
-from servicemap.publish import publish_directory, read_services
+from servicemap.publish import engine_for, publish_directory, read_services
 from servicemap.search.quality import (
     QualityQuery,
     SearchQueriesError,
@@ -54,22 +55,25 @@ def test_recall_at_5_on_sqlite(demo_run):
     _assert_bar(settings.database_url)
 
 
+def _postgres(statement: str) -> None:
+    with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=2) as connection:
+        connection.execute(statement)
+
+
 @pytest.fixture
-def postgres_quality_url() -> str:
+def postgres_quality_url() -> Iterator[str]:
     try:
-        with psycopg.connect(POSTGRES_SERVER, autocommit=True, connect_timeout=2) as connection:
-            exists = connection.execute(
-                "SELECT 1 FROM pg_database WHERE datname = %s", (POSTGRES_QUALITY_DB,)
-            ).fetchone()
-            if exists:
-                connection.execute(f"DROP DATABASE {POSTGRES_QUALITY_DB} WITH (FORCE)")
-            connection.execute(f"CREATE DATABASE {POSTGRES_QUALITY_DB}")
+        _postgres(f"DROP DATABASE IF EXISTS {POSTGRES_QUALITY_DB} WITH (FORCE)")
+        _postgres(f"CREATE DATABASE {POSTGRES_QUALITY_DB}")
     except psycopg.OperationalError as error:
         message = f"PostgreSQL does not answer at {POSTGRES_SERVER}: {error}"
         if os.environ.get("CI") == "true":
             pytest.fail(message)
         pytest.skip(message)
-    return f"postgresql+psycopg://postgres@127.0.0.1:5432/{POSTGRES_QUALITY_DB}"
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{POSTGRES_QUALITY_DB}"
+    yield url
+    engine_for(url).dispose()
+    _postgres(f"DROP DATABASE IF EXISTS {POSTGRES_QUALITY_DB} WITH (FORCE)")
 
 
 @pytest.mark.slow

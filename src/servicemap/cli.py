@@ -415,6 +415,26 @@ def evaluate_classification(
     console.print(Text(format_classification(scores, markdown=False)))
 
 
+@evaluate_app.command("search")
+def evaluate_search_quality(
+    database: DatabaseOption = DEFAULT_DATABASE,
+    ground_truth: Annotated[
+        Path | None, typer.Option(help="Ground truth JSON (default: the demo's).")
+    ] = None,
+) -> None:
+    """Recall@5 of the search quality set (src/servicemap/demo/search_queries.yaml), per query."""
+    from servicemap.evaluation import load_ground_truth
+    from servicemap.publish import NoDirectoryPublished
+    from servicemap.search.quality import evaluate_search, load_search_queries
+
+    try:
+        quality = evaluate_search(database, load_search_queries(), load_ground_truth(ground_truth))
+    except NoDirectoryPublished as exc:
+        raise fail(str(exc), EXIT_NOT_FOUND) from None
+    console.print(Text(quality.table()))
+    console.print(f"recall@5: {quality.recall_at_5:.3f} over {len(quality.queries)} queries", highlight=False)
+
+
 @taxonomy_app.command("check")
 def taxonomy_check(
     path: Annotated[Path | None, typer.Argument(help="A taxonomy file (default: the packaged one).")] = None,
