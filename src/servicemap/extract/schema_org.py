@@ -95,25 +95,32 @@ def _microdata_item(element) -> dict:
     """An itemscope as a JSON-LD-like dict: its type and every itemprop below it, not crossing
     into nested items (which become nested dicts)."""
     item: dict = {"@type": [t.rsplit("/", 1)[-1] for t in (element.get("itemtype") or "").split()]}
-    for prop_element in _props_of(element):
+    for prop_element in _props_of(element, "itemprop", "itemscope"):
         value = _microdata_value(prop_element)
         for name in prop_element.get("itemprop").split():
-            if name in item:
-                existing = item[name] if isinstance(item[name], list) else [item[name]]
-                item[name] = [*existing, value]
-            else:
-                item[name] = value
+            _add_value(item, name, value)
     return item
 
 
-def _props_of(element) -> Iterator:
+def _props_of(element, property_attribute: str, scope_attribute: str) -> Iterator:
+    """The property elements of one item, not crossing into nested items (microdata's
+    itemprop/itemscope, RDFa's property/typeof)."""
     for child in element:
         if not isinstance(child.tag, str):
             continue
-        if child.get("itemprop") is not None:
+        if child.get(property_attribute) is not None:
             yield child
-        if child.get("itemscope") is None:
-            yield from _props_of(child)
+        if child.get(scope_attribute) is None:
+            yield from _props_of(child, property_attribute, scope_attribute)
+
+
+def _add_value(item: dict, name: str, value: object) -> None:
+    """Set a property; a repeated one becomes a list, as in JSON-LD."""
+    if name in item:
+        existing = item[name] if isinstance(item[name], list) else [item[name]]
+        item[name] = [*existing, value]
+    else:
+        item[name] = value
 
 
 def _microdata_value(element) -> object:
@@ -155,29 +162,14 @@ def _rdfa_item(element) -> dict:
     item: dict = {"@type": [t for t in types if t]}
     if identifier := element.get("resource") or element.get("about"):
         item["@id"] = identifier
-    for prop_element in _rdfa_props_of(element):
+    for prop_element in _props_of(element, "property", "typeof"):
         value = _rdfa_value(prop_element)
         prop_vocab, prop_prefixes = _rdfa_context(prop_element)
         for term in prop_element.get("property").split():
             name = _rdfa_term(term, prop_vocab, prop_prefixes)
-            if name is None:
-                continue
-            if name in item:
-                existing = item[name] if isinstance(item[name], list) else [item[name]]
-                item[name] = [*existing, value]
-            else:
-                item[name] = value
+            if name is not None:
+                _add_value(item, name, value)
     return item
-
-
-def _rdfa_props_of(element) -> Iterator:
-    for child in element:
-        if not isinstance(child.tag, str):
-            continue
-        if child.get("property") is not None:
-            yield child
-        if child.get("typeof") is None:
-            yield from _rdfa_props_of(child)
 
 
 def _rdfa_value(element) -> object:
