@@ -16,6 +16,7 @@ from servicemap.dedup import (
     explain_pair,
     load_dedup_settings,
 )
+from servicemap.dedup.bulk import containments
 from servicemap.dedup.scoring import DEFAULT_SETTINGS_PATH
 from servicemap.records import Address, NormalizedRecord, Phone
 
@@ -457,3 +458,74 @@ def test_a_service_no_source_places_in_a_municipality_is_placed_in_its_address_c
 
     assert service.municipality == "Brederwijk"
     assert service.field_lineage["municipality"].record_id == "sociale-kaart:samen-aan-tafel"
+
+
+# --- evidence added for issue 6's recall bar ----------------------------------------------
+
+
+def _kaart_and_site(site_names: list[str], kaart_names: list[str], **shared) -> list[NormalizedRecord]:
+    """An organisation's own site and the regional sociale kaart, each listing its services under
+    its own names with the organisation's switchboard on every entry."""
+    contact = dict(organization="Stichting Welzijn Brederwijk", phones=[WELZIJN_PHONE], **shared)
+    return [
+        *(record(f"welzijn-brederwijk:{n.lower().replace(' ', '-')}", n, **contact) for n in site_names),
+        *(record(f"sociale-kaart:{n.lower().replace(' ', '-')}", n, **contact) for n in kaart_names),
+    ]
+
+
+def test_an_entry_matched_in_the_other_source_leaves_the_rest_to_pair_up():
+    # 'Schuldhulp' matches on its name; the two left over are each other's counterpart even
+    # though 'Budgetcoaching' reads more like 'Schuldhulp' than like 'Persoonlijke budgetbegeleiding'.
+    records = _kaart_and_site(
+        ["Schuldhulp", "Budgetcoaching"],
+        ["Schuldhulpverlening", "Persoonlijke budgetbegeleiding"],
+    )
+    records[1] = records[1].model_copy(update={"description": "Een budgetcoach helpt u rond te komen."})
+    records[3] = records[3].model_copy(
+        update={"description": "Begeleiding van een budgetcoach om rond te komen van uw inkomen."}
+    )
+
+    result = deduplicate(records)
+
+    assert together(result, "welzijn-brederwijk:schuldhulp", "sociale-kaart:schuldhulpverlening")
+    assert together(
+        result, "welzijn-brederwijk:budgetcoaching", "sociale-kaart:persoonlijke-budgetbegeleiding"
+    )
+    assert len(result.services) == 2
+
+
+def test_closest_counterparts_with_two_different_direct_lines_stay_apart():
+    # One organisation's mailbox, each other's only candidate, but each gives its own line: two services.
+    records = _kaart_and_site(
+        ["Budgetcoaching"], ["Persoonlijke budgetbegeleiding"], emails=["info@welzijnbrederwijk.nl"]
+    )
+    records[0] = records[0].model_copy(update={"phones": [Phone(number="+31302764121", kind="landline")]})
+    records[1] = records[1].model_copy(update={"phones": [Phone(number="+31302764122", kind="landline")]})
+    text = "Een budgetcoach helpt u een half jaar lang om rond te komen van uw inkomen."
+    records = [r.model_copy(update={"description": text}) for r in records]
+
+    result = deduplicate(records)
+
+    assert len(result.services) == 2
+
+
+def test_an_address_with_and_without_its_unit_addition_is_one_address():
+    with_unit = WELZIJNSHUIS.model_copy(update={"addition": "A"})
+    site = record("welzijn-brederwijk:maatjes", "Maatjesproject", address=with_unit)
+    kaart = record("sociale-kaart:maatjes", "Maatjes project", address=WELZIJNSHUIS)
+
+    explanation = explain_pair(site, kaart)
+
+    assert explanation.decision == "match"
+    assert {f.feature: f.similarity for f in explanation.features}["address"] == 1.0
+
+
+def test_name_containment_is_computed_for_many_pairs_at_once():
+    names = [("hulp", "schul"), ("wmo",), ("schuldhulp",), ("wmo", "vervoer"), ("taalcafe",)]
+
+    found = containments(names, names, [0, 1, 4, 2], [2, 3, 2, 4])
+
+    assert found[0] == pytest.approx(0.95)  # 'Hulp bij schulden' in 'Schuldhulp'
+    assert 0.0 < found[1] < 0.75  # 'Wmo' is only part of 'Wmo vervoer'
+    assert found[2] == 0.0  # nothing of 'taalcafe' in 'schuldhulp'
+    assert found[3] == 0.0

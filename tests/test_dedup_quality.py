@@ -13,8 +13,11 @@ def test_demo_merge_is_precise_and_finds_most_duplicates(demo_run):
 
     scores = evaluate_merge(settings.database_url, load_ground_truth())
 
-    # The bar is precision >= 0.98 and recall >= 0.95; recall stands at 0.906 (see the report),
-    # so it is held at that figure minus 0.01 until the remaining name-only pairs are found.
-    assert scores.pairwise_precision >= 0.98
-    assert scores.pairwise_recall >= 0.896
-    assert scores.bcubed_f1 >= 0.969
+    figures = (
+        f"pairwise P {scores.pairwise_precision:.3f} R {scores.pairwise_recall:.3f}, "
+        f"B-cubed P {scores.bcubed_precision:.3f} R {scores.bcubed_recall:.3f} F1 {scores.bcubed_f1:.3f}"
+    )
+    assert scores.pairwise_precision >= 0.98, figures
+    assert scores.pairwise_recall >= 0.95, figures
+    # Cluster-level quality, reported with the bars above (0.990 when they were set).
+    assert scores.bcubed_f1 >= 0.98, figures

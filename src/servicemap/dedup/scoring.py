@@ -10,11 +10,13 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+import numpy as np
 import snowballstemmer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rapidfuzz import fuzz, process
 
+from servicemap.dedup.bulk import containments, pair_cosines, weighted_words
 from servicemap.records import NormalizedRecord
 
 FeatureName = Literal["name", "upl", "phone", "email", "website", "address", "description"]
@@ -25,8 +27,6 @@ DEFAULT_SETTINGS_PATH = Path(__file__).with_name("dedup.yaml")
 
 _WORD = re.compile(r"[^\W_]+")
 _STEMMER = snowballstemmer.stemmer("dutch")
-# Containment compares words of at least this many letters: shorter ones match inside anything.
-_MIN_CONTAINED = 3
 
 
 class DedupSettingsError(ValueError):
@@ -171,6 +171,8 @@ class RecordFeatures:
     address_key: str | None
     postcode: str | None
     description: str | None
+    # The description's word stems without function words, for the TF-IDF comparison.
+    description_stems: tuple[str, ...]
     upl: str | None
     municipality: str | None
     # 'phone:…', 'email:…', 'address:…' values one source gives to several of its records.
@@ -236,8 +238,10 @@ def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures
     address_key = postcode = None
     if address is not None:
         postcode = address.postcode
+        # The building, not the unit: sources write 'Kerkstraat 14' and 'Kerkstraat 14 A' for one
+        # entrance as often as not, and two services in one building are told apart by the rest.
         if address.postcode and address.house_number:
-            address_key = f"{address.postcode}|{address.house_number}|{address.addition or ''}".lower()
+            address_key = f"{address.postcode}|{address.house_number}".lower()
         elif address.street and address.house_number and address.city:
             address_key = f"{address.street}|{address.house_number}|{address.city}".lower()
     municipality = record.municipality or (address.municipality if address else None)
@@ -258,6 +262,7 @@ def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures
         address_key=address_key,
         postcode=postcode,
         description=record.description.lower() if record.description else None,
+        description_stems=name_stems(record.description, settings.stop_words | settings.organization_words),
         upl=upl,
         municipality=municipality.strip().lower() if municipality else None,
     )
@@ -334,31 +339,16 @@ def hard_conflicts(a: RecordFeatures, b: RecordFeatures) -> list[str]:
     return conflicts
 
 
-def name_containment(a: tuple[str, ...], b: tuple[str, ...]) -> float:
-    """How far one name's words are found inside the other's, the better direction: Dutch
-    writes 'Hulp bij schulden' as well as 'Schuldhulp'. The mean of the share of the smaller
-    name's letters found and the share of the larger name's letters they cover, so that
-    'Wmo' does not equal 'Wmo-vervoer'.
-
-    >>> name_containment(("hulp", "schul"), ("schuldhulp",))
-    0.95
-    """
-    best = 0.0
-    for small, big in ((a, b), (b, a)):
-        joined = "|".join(big)
-        words = [w for w in small if len(w) >= _MIN_CONTAINED and w in joined]
-        if not words:
-            continue
-        total = sum(len(w) for w in small if len(w) >= _MIN_CONTAINED)
-        found = sum(len(w) for w in words)
-        covered = sum(min(len(other), sum(len(w) for w in words if w in other)) for other in big)
-        best = max(best, (found / total + covered / len(joined.replace("|", ""))) / 2)
-    return best
-
-
 def _contact_keys(item: RecordFeatures) -> list[str]:
     keys = [f"phone:{p}" for p in item.phones] + [f"email:{e}" for e in item.emails]
     return keys + ([f"address:{item.address_key}"] if item.address_key else [])
+
+
+def _evidence_keys(item: RecordFeatures) -> list[str]:
+    """Every value whose agreement is evidence besides the name: contacts, pages, the product."""
+    pages = [f"page:{key}" for key in {item.website, item.page} if key]
+    upl = [f"upl:{item.municipality}|{item.upl}"] if item.upl else []
+    return _contact_keys(item) + pages + upl
 
 
 def mark_shared_contacts(features: list[RecordFeatures]) -> list[RecordFeatures]:
@@ -387,10 +377,9 @@ def _contact_similarity(
 
 
 def _similarities(
-    a: RecordFeatures, b: RecordFeatures, name_ratio: float, description_ratio: float | None, s: DedupSettings
+    a: RecordFeatures, b: RecordFeatures, name: float, description_ratio: float | None, s: DedupSettings
 ) -> dict[FeatureName, float]:
     """Each feature both records have, 0..1; a feature one of them lacks is left out."""
-    name = name_ratio if name_ratio >= 1.0 else max(name_ratio, name_containment(a.name_stems, b.name_stems))
     found: dict[FeatureName, float | None] = {
         "name": name,
         "upl": None if not a.upl or not b.upl else float(a.upl == b.upl),
@@ -464,15 +453,29 @@ def score_pairs(
     names_b = [features[j].name_text for _, j in pairs]
     set_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_set_ratio, workers=-1)
     sort_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_sort_ratio, workers=-1)
-    name_ratio = ((set_ratio + sort_ratio) / 200).tolist()
-    for k, ratio in _upl_name_ratios(features, pairs).items():
-        name_ratio[k] = max(name_ratio[k], ratio)
-    described = [k for k, (i, j) in enumerate(pairs) if features[i].description and features[j].description]
+    left, right = [i for i, _ in pairs], [j for _, j in pairs]
+    words = [item.name_stems for item in features]
+    # 'Hulp bij schulden' is 'Schuldhulp': a name whose words are found in the other's counts.
+    name_ratio = np.maximum((set_ratio + sort_ratio) / 200, containments(words, words, left, right))
+    name_ratio = np.maximum(name_ratio, _upl_name_ratios(features, left, right))
+    if not keep_non_matches:
+        # A pair whose names disagree and that shares no contact, page or product cannot match,
+        # go to review or compete as a counterpart: it is decided here, in bulk.
+        floor = min(settings.thresholds.name_agrees_with_contact, settings.thresholds.name_same)
+        evidence = weighted_words([_evidence_keys(item) for item in features])
+        worth = (name_ratio >= floor) | (pair_cosines(evidence, left, right) > 0)
+        pairs = [pairs[k] for k in np.flatnonzero(worth).tolist()]
+        name_ratio = name_ratio[worth]
+        if not pairs:
+            return []
+    name_ratio = name_ratio.tolist()
+    texts = [" ".join(item.description_stems) for item in features]
+    described = [k for k, (i, j) in enumerate(pairs) if texts[i] and texts[j]]
     description_ratio: dict[int, float] = {}
     if described:
         ratios = process.cpdist(
-            [features[pairs[k][0]].description for k in described],
-            [features[pairs[k][1]].description for k in described],
+            [texts[pairs[k][0]] for k in described],
+            [texts[pairs[k][1]] for k in described],
             scorer=fuzz.token_set_ratio,
             workers=-1,
         )
@@ -512,63 +515,69 @@ def _closest_counterparts(
     A source lists a service once, so when two sources list one organisation's services under
     their own names ('Buren voor Buren', 'Burenhulp De Linde'), the entry of the other source
     that shares contact details and reads most alike (name and description) is the same
-    service, when it is so both ways and clearly ahead of the next one."""
+    service, when it is so both ways and clearly ahead of the next one. An entry that already
+    matched an entry of the other source has its counterpart there and competes no more."""
     contact = ("phone", "email", "address", "website")
-    text: dict[int, float] = {}
-    for k, (score, decision, conflicts, _) in enumerate(decisions):
-        found = similarities[k]
-        refused_for_name = decision == "non_match" and not conflicts and score >= s.thresholds.match
-        if refused_for_name and any(found.get(f, 0.0) >= s.shared_contact for f in contact):
-            text[k] = found["name"] + found.get("description", 0.0)
-    if not text:
-        return []
-    # For each record and each other source: the candidates' text similarity, over all pairs
-    # with shared contacts (matches included, so that a record already matched is not reused).
+    source = [item.record.source_id for item in features]
+    counterpart: dict[tuple[int, str], int] = {}
+    for k, (i, j) in enumerate(pairs):
+        if decisions[k][1] == "match":
+            counterpart.setdefault((i, source[j]), j)
+            counterpart.setdefault((j, source[i]), i)
+    # For each record and each other source: the text similarity (name and description) of the
+    # entries it shares contacts with and that are still free to be its counterpart.
     options: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    text: dict[int, float] = {}
     for k, (i, j) in enumerate(pairs):
         found = similarities[k]
         if decisions[k][2] or not any(found.get(f, 0.0) >= s.shared_contact for f in contact):
             continue
         resemblance = found["name"] + found.get("description", 0.0)
-        options.setdefault((i, features[j].record.source_id), []).append((resemblance, k))
-        options.setdefault((j, features[i].record.source_id), []).append((resemblance, k))
+        # Two phones, mailboxes or buildings of one organisation are two services' own.
+        disagree = any(found.get(f) == 0.0 for f in contact)
+        if (
+            decisions[k][1] == "non_match"
+            and not disagree
+            and not ((i, source[j]) in counterpart or (j, source[i]) in counterpart)
+        ):
+            text[k] = resemblance
+        for side, other in ((i, j), (j, i)):
+            if counterpart.get((other, source[side]), side) == side:
+                options.setdefault((side, source[other]), []).append((resemblance, k))
     chosen = []
     for k, resemblance in text.items():
         i, j = pairs[k]
-        mutual = True
-        for side, other in ((i, features[j].record.source_id), (j, features[i].record.source_id)):
+        mutual = resemblance >= s.thresholds.closest_resemblance
+        for side, other in ((i, source[j]), (j, source[i])):
             ranked = sorted(options[(side, other)], reverse=True)
             runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
             if ranked[0][1] != k or resemblance - runner_up < s.thresholds.closest_margin:
                 mutual = False
-        if mutual and resemblance >= s.thresholds.closest_resemblance:
+        if mutual:
             chosen.append(k)
     return chosen
 
 
-def _upl_name_ratios(features: list[RecordFeatures], pairs: list[tuple[int, int]]) -> dict[int, float]:
-    """For pairs where a record has a UPL, how well that uniform name matches the other's name,
-    in bulk: the municipality's 'Mantelzorgcompliment' is the UPL 'mantelzorgwaardering'."""
-    sides = [
-        (k, features[i].upl_text, features[j].name_text)
-        for k, (i, j) in enumerate(pairs)
-        if features[i].upl_text
-    ] + [
-        (k, features[j].upl_text, features[i].name_text)
-        for k, (i, j) in enumerate(pairs)
-        if features[j].upl_text
-    ]
-    if not sides:
-        return {}
-    uniform, names = [u for _, u, _ in sides], [n for _, _, n in sides]
-    ratios = (
-        process.cpdist(uniform, names, scorer=fuzz.token_set_ratio, workers=-1)
-        + process.cpdist(uniform, names, scorer=fuzz.token_sort_ratio, workers=-1)
-    ) / 200
-    best: dict[int, float] = {}
-    for (k, upl, name), ratio in zip(sides, ratios.tolist(), strict=True):
-        contained = name_containment(tuple(upl.split()), tuple(name.split()))
-        best[k] = max(best.get(k, 0.0), ratio, contained)
+def _upl_name_ratios(features: list[RecordFeatures], left: list[int], right: list[int]) -> np.ndarray:
+    """For every pair, how well the uniform product name of one record matches the other's
+    name (0.0 where neither has a UPL), in bulk: the municipality's 'Mantelzorgcompliment' is
+    the UPL 'mantelzorgwaardering'."""
+    best = np.zeros(len(left))
+    uniform = [tuple(item.upl_text.split()) if item.upl_text else () for item in features]
+    names = [item.name_stems for item in features]
+    for own, other in ((left, right), (right, left)):
+        ks = [k for k, i in enumerate(own) if uniform[i]]
+        if not ks:
+            continue
+        upl_of, name_of = [own[k] for k in ks], [other[k] for k in ks]
+        texts_u = [features[i].upl_text for i in upl_of]
+        texts_n = [features[j].name_text for j in name_of]
+        ratios = (
+            process.cpdist(texts_u, texts_n, scorer=fuzz.token_set_ratio, workers=-1)
+            + process.cpdist(texts_u, texts_n, scorer=fuzz.token_sort_ratio, workers=-1)
+        ) / 200
+        contained = containments(uniform, names, upl_of, name_of)
+        best[ks] = np.maximum(best[ks], np.maximum(ratios, contained))
     return best
 
 
