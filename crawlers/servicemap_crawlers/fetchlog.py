@@ -13,6 +13,7 @@ from scrapy.exceptions import (
     CannotResolveHostError,
     DownloadCancelledError,
     DownloadConnectionRefusedError,
+    DownloadFailedError,
     DownloadTimeoutError,
     IgnoreRequest,
     NotConfigured,
@@ -116,6 +117,7 @@ def error_kind(exception: Exception) -> str:
         exception,
         (
             DownloadConnectionRefusedError,
+            DownloadFailedError,  # e.g. a connection reset in the middle of an answer
             twisted_errors.ConnectError,
             twisted_errors.ConnectionLost,
             ConnectionError,

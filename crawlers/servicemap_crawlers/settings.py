@@ -30,6 +30,11 @@ DOWNLOADER_MIDDLEWARES = {
     "servicemap_crawlers.fetchlog.FetchLogMiddleware": 540,
     "scrapy.downloadermiddlewares.retry.RetryMiddleware": None,
     "servicemap_crawlers.retry.BackoffRetryMiddleware": 550,
+    # Scrapy's own, but what they refuse is recorded (a gzip bomb, a redirect loop or off-site).
+    "scrapy.downloadermiddlewares.httpcompression.HttpCompressionMiddleware": None,
+    "servicemap_crawlers.refusals.RecordedHttpCompressionMiddleware": 590,
+    "scrapy.downloadermiddlewares.redirect.RedirectMiddleware": None,
+    "servicemap_crawlers.refusals.RecordedRedirectMiddleware": 600,
 }
 
 FEED_EXPORT_ENCODING = "utf-8"

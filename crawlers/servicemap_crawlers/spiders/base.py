@@ -3,6 +3,7 @@ page budget that come with it, link rules, and the raw-record items it yields.""
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
@@ -20,6 +21,8 @@ from servicemap.urls import InvalidURL, canonicalize_url, page_key, url_fingerpr
 from servicemap_crawlers.fetchlog import page_problem
 
 LINK_KINDS = frozenset({"schema_org", "html"})
+# Charsets in which any byte is a character: a UTF-8 body read in one of them goes wrong silently.
+_SINGLE_BYTE = frozenset({"ascii", "iso8859-1", "cp1252", "iso8859-15"})
 
 
 class SourceSpider(scrapy.Spider):
@@ -121,8 +124,14 @@ class SourceSpider(scrapy.Spider):
         if not isinstance(response, TextResponse):
             self.record_extraction_error(response.url, f"{response.url}: not a text page")
             return
+        text, problem = page_text(response)
+        if problem is not None:
+            self.logger.warning("charset: %s", problem)
+            self.crawler.signals.send_catch_log(
+                page_problem, url=response.url, kind="charset", message=problem
+            )
         try:
-            found = list(extract(response.text))
+            found = list(extract(text))
         except ExtractionError as exc:
             self.record_extraction_error(response.url, str(exc))
             return
@@ -147,3 +156,22 @@ class SourceSpider(scrapy.Spider):
         self.logger.warning("extraction error: %s", message)
         self.crawler.stats.inc_value("servicemap/extraction_errors")
         self.crawler.signals.send_catch_log(page_problem, url=url, kind="extraction_error", message=message)
+
+
+def page_text(response: TextResponse) -> tuple[str, str | None]:
+    """The page's text, and a problem when its charset header or meta tag is wrong.
+
+    A body that is valid UTF-8 and not plain ASCII is UTF-8, whatever single-byte charset the
+    page declares: read as ISO-8859-1 it would publish 'CafÃ©' for 'Café'. Bytes of another
+    charset are (practically) never valid UTF-8, so a right declaration is never overruled."""
+    declared = codecs.lookup(response.encoding).name
+    if declared in _SINGLE_BYTE and not response.body.isascii():
+        try:
+            text = response.body.decode("utf-8")
+        except UnicodeDecodeError:
+            return response.text, None
+        return (
+            text,
+            f"{response.url}: declared charset {response.encoding!r}, but the body is UTF-8; read as UTF-8",
+        )
+    return response.text, None

@@ -17,6 +17,8 @@ ErrorKind = Literal[
     "offsite",
     "too_large",
     "truncated",
+    "redirect",
+    "charset",
     "extraction_error",
     "page_limit",
     "other",

@@ -45,7 +45,7 @@ def extract_service(body: str, url: str) -> list[RawFields]:
     data = _load(body, url)
     if not isinstance(data, dict) or not data.get("id") or not squash(_str(data.get("name"))):
         raise ExtractionError(url, "not an HSDS service: 'id' or 'name' missing")
-    organization = data.get("organization") or {}
+    organization = data.get("organization") if isinstance(data.get("organization"), dict) else {}
     location = _first_location(data)
     address = _first(location.get("addresses")) or _first(data.get("addresses")) or {}
     phones = _list(data.get("phones")) + _list(location.get("phones"))

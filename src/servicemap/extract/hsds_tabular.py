@@ -18,6 +18,7 @@ TABLES = frozenset({
     "taxonomy_terms", "eligibility",
 })  # fmt: skip
 _MAPPED_SERVICE_COLUMNS = frozenset({"id", "organization_id", "name", "description", "url", "email"})
+OVERFLOW = "(cells beyond the header)"
 _WEEKDAYS = {"1": "Mo", "2": "Tu", "3": "We", "4": "Th", "5": "Fr", "6": "Sa", "7": "Su",
              "monday": "Mo", "tuesday": "Tu", "wednesday": "We", "thursday": "Th", "friday": "Fr",
              "saturday": "Sa", "sunday": "Su", "mo": "Mo", "tu": "Tu", "we": "We", "th": "Th", "fr": "Fr",
@@ -51,7 +52,7 @@ def extract_tabular_services(tables: dict[str, str], url: str) -> list[RawFields
     Service columns with no raw field are kept in `extra` and named in extra['unmapped']."""
     if "services" not in tables:
         raise ExtractionError(url, "no services table in the package")
-    rows = {name: _rows(text) for name, text in tables.items()}
+    rows = {name: _rows(text, url, name) for name, text in tables.items()}
     organizations = {r.get("id"): r for r in rows.get("organizations", [])}
     locations = {r.get("id"): r for r in rows.get("locations", [])}
     addresses = _group(rows.get("physical_addresses", []), "location_id")
@@ -112,8 +113,13 @@ def extract_tabular_services(tables: dict[str, str], url: str) -> list[RawFields
     return services
 
 
-def _rows(text: str) -> list[dict[str, str]]:
-    return list(csv.DictReader(io.StringIO(text.lstrip("\ufeff"))))
+def _rows(text: str, url: str, table: str) -> list[dict[str, str]]:
+    """The table's rows by column name; cells beyond the header are kept, joined, under OVERFLOW."""
+    try:
+        reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff"), newline=""), restkey=OVERFLOW)
+        return [{k: ", ".join(v) if isinstance(v, list) else v for k, v in row.items()} for row in reader]
+    except csv.Error as exc:
+        raise ExtractionError(url, f"{table}.csv is not readable CSV ({exc})") from None
 
 
 def _column(rows: list[dict[str, str]], column: str) -> list[str]:

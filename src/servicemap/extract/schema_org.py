@@ -61,11 +61,13 @@ def extract_services(html: str, page_url: str) -> list[RawFields]:
     services = [i for i in items if _types(i) & SERVICE_TYPES]
     chosen = services or [i for i in items if _types(i) & ORGANIZATION_TYPES]
     key = page_key(page_url)
-    records = []
-    for number, item in enumerate(chosen, start=1):
+    records: list[RawFields] = []
+    for item in chosen:
         fields = _fields(item, index)
-        if fields.service_name:
-            fields.key = key if number == 1 else f"{key}#{number}"
+        # The same service told twice on one page (JSON-LD beside microdata, or a template
+        # that repeats a block) is one service; the dedup stage keeps one source's entries apart.
+        if fields.service_name and all(fields != r.model_copy(update={"key": None}) for r in records):
+            fields.key = key if not records else f"{key}#{len(records) + 1}"
             records.append(fields)
     return records
 
