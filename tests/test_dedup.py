@@ -529,3 +529,47 @@ def test_name_containment_is_computed_for_many_pairs_at_once():
     assert 0.0 < found[1] < 0.75  # 'Wmo' is only part of 'Wmo vervoer'
     assert found[2] == 0.0  # nothing of 'taalcafe' in 'schuldhulp'
     assert found[3] == 0.0
+
+
+def test_a_name_with_and_without_its_accent_is_one_name():
+    cafe = record("welzijn-brederwijk:taalcafe", "Taalcafé", phones=[WELZIJN_PHONE], address=WELZIJNSHUIS)
+    kaart = record("sociale-kaart:taalcafe", "Taalcafe", phones=[WELZIJN_PHONE], address=WELZIJNSHUIS)
+
+    result = deduplicate([cafe, kaart])
+
+    assert len(result.services) == 1
+    [match] = result.matches
+    assert next(f for f in match.features if f.feature == "name").similarity == 1.0
+
+
+def test_bulk_scoring_of_many_pairs_decides_each_as_the_pair_alone():
+    records = [
+        record(
+            "gemeente-brederwijk:schulden",
+            "Schuldhulpverlening",
+            phones=[WELZIJN_PHONE],
+            address=WELZIJNSHUIS,
+        ),
+        record(
+            "welzijn-brederwijk:schuldhulp",
+            "Schuldhulp",
+            phones=[WELZIJN_PHONE],
+            emails=["schuld@welzijn.nl"],
+        ),
+        record(
+            "sociale-kaart:schulden", "Hulp bij schulden", emails=["schuld@welzijn.nl"], address=WELZIJNSHUIS
+        ),
+        record(
+            "sociale-kaart:formulieren", "Formulierenhulp", phones=[HUMANITAS_PHONE], address=GEMEENTEHUIS
+        ),
+        record("humanitas:formulieren", "Hulp bij formulieren", phones=[HUMANITAS_PHONE]),
+    ]
+
+    result = deduplicate(records)
+
+    by_pair = {(e.a, e.b): e for e in [*result.matches, *result.uncertain]}
+    assert len(by_pair) >= 4
+    for (a, b), explained in by_pair.items():
+        alone = explain_pair(*(r for r in records if r.record_id in (a, b)))
+        assert (alone.decision, alone.score) == (explained.decision, explained.score), explained.summary()
+        assert [f.feature for f in alone.features] == [f.feature for f in explained.features]

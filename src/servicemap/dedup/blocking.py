@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
+
+import numpy as np
 
 from servicemap.dedup.scoring import BlockingRule, DedupSettings, RecordFeatures
 
 
 @dataclass
 class Blocking:
-    """Candidate pairs (indices into the records, each pair once) and what each rule produced."""
+    """Candidate pairs (rows of indices into the records, i < j, each pair once) and what each
+    rule produced."""
 
-    pairs: list[tuple[int, int]]
+    pairs: np.ndarray
     pairs_by_rule: dict[str, int]
     windowed_blocks: dict[str, int] = field(default_factory=dict)
 
@@ -40,26 +42,42 @@ def blocking_keys(item: RecordFeatures, rule: BlockingRule, settings: DedupSetti
 
 
 def _block_pairs(
-    members: list[int], features: list[RecordFeatures], settings: DedupSettings
-) -> Iterator[tuple[int, int]]:
-    """All pairs of a block, or for a block too big for that, each record with its next
-    neighbours in name order (a shared switchboard number must not cost n² comparisons)."""
-    if len(members) <= settings.blocking.max_block_size:
-        for x, i in enumerate(members):
-            for j in members[x + 1 :]:
-                yield (i, j) if i < j else (j, i)
-        return
-    ordered = sorted(members, key=lambda i: (features[i].name_text, features[i].record.record_id))
+    blocks: list[list[int]], features: list[RecordFeatures], settings: DedupSettings
+) -> tuple[np.ndarray, int]:
+    """Every pair of each block as `i * n + j` codes (i < j), and how many blocks were windowed.
+
+    A block is compared whole, or when too big for that, each record with its next neighbours
+    in name order (a shared switchboard number must not cost n² comparisons). Blocks of one size
+    are stacked, so that their pairs come from one numpy index operation, not a Python loop."""
+    n = len(features)
+    by_size: dict[int, list[list[int]]] = defaultdict(list)
+    found: list[np.ndarray] = []
+    windowed = 0
     window = settings.blocking.window
-    for x, i in enumerate(ordered):
-        for j in ordered[x + 1 : x + window]:
-            yield (i, j) if i < j else (j, i)
+    for members in blocks:
+        if len(members) <= settings.blocking.max_block_size:
+            by_size[len(members)].append(members)
+            continue
+        windowed += 1
+        by_name = sorted(members, key=lambda i: (features[i].name_text, features[i].record.record_id))
+        ordered = np.asarray(by_name, dtype=np.int64)
+        for step in range(1, min(window, len(ordered))):
+            found.append(_codes(ordered[:-step], ordered[step:], n))
+    for size, stacked in by_size.items():
+        matrix = np.asarray(stacked, dtype=np.int64)
+        first, second = np.triu_indices(size, k=1)
+        found.append(_codes(matrix[:, first].ravel(), matrix[:, second].ravel(), n))
+    return (np.concatenate(found) if found else np.zeros(0, dtype=np.int64)), windowed
+
+
+def _codes(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    return np.minimum(a, b) * n + np.maximum(a, b)
 
 
 def candidate_pairs(features: list[RecordFeatures], settings: DedupSettings) -> Blocking:
     """Run every configured blocking rule; a pair found by several rules is scored once."""
-    seen: set[tuple[int, int]] = set()
-    pairs: list[tuple[int, int]] = []
+    n = len(features)
+    every: list[np.ndarray] = []
     by_rule: dict[str, int] = {}
     windowed: dict[str, int] = {}
     for rule in settings.blocking.rules:
@@ -67,16 +85,11 @@ def candidate_pairs(features: list[RecordFeatures], settings: DedupSettings) -> 
         for index, item in enumerate(features):
             for key in blocking_keys(item, rule, settings):
                 blocks[key].append(index)
-        produced = 0
-        for members in blocks.values():
-            if len(members) < 2:
-                continue
-            if len(members) > settings.blocking.max_block_size:
-                windowed[rule] = windowed.get(rule, 0) + 1
-            for pair in _block_pairs(members, features, settings):
-                produced += 1
-                if pair not in seen:
-                    seen.add(pair)
-                    pairs.append(pair)
-        by_rule[rule] = produced
+        found, big = _block_pairs([m for m in blocks.values() if len(m) >= 2], features, settings)
+        by_rule[rule] = len(found)
+        if big:
+            windowed[rule] = big
+        every.append(found)
+    unique = np.unique(np.concatenate(every)) if every else np.zeros(0, dtype=np.int64)
+    pairs = np.stack([unique // max(n, 1), unique % max(n, 1)], axis=1)
     return Blocking(pairs=pairs, pairs_by_rule=by_rule, windowed_blocks=windowed)

@@ -49,30 +49,72 @@ def weighted_words(documents: Sequence[Sequence[str]]) -> sparse.csr_matrix:
 
 def pair_cosines(matrix: sparse.csr_matrix, left: Sequence[int], right: Sequence[int]) -> np.ndarray:
     """Cosine of rows `left[k]` and `right[k]` for every k, as one sparse product."""
+    return pair_products(matrix, matrix, left, right)
+
+
+def pair_products(
+    first: sparse.csr_matrix, second: sparse.csr_matrix, left: Sequence[int], right: Sequence[int]
+) -> np.ndarray:
+    """Dot product of row `left[k]` of `first` and row `right[k]` of `second` for every k: over
+    0/1 rows of values (phones, organisation words), how many values two records share."""
     left, right = _as_index(left), _as_index(right)
-    cosines = np.zeros(len(left))
+    products = np.zeros(len(left))
     # In slices, so that the row copies of a million pairs never sit in memory at once.
     for start in range(0, len(left), _SLICE):
         end = start + _SLICE
-        product = matrix[left[start:end]].multiply(matrix[right[start:end]])
-        cosines[start:end] = np.asarray(product.sum(axis=1)).ravel()
-    return cosines
+        product = first[left[start:end]].multiply(second[right[start:end]])
+        products[start:end] = np.asarray(product.sum(axis=1)).ravel()
+    return products
 
 
-def _word_table(words: Sequence[Sequence[str]]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The words of at least MIN_CONTAINED letters of every item in one flat array, with each
-    item's offset and count into it, and each item's total letters (all of its words)."""
-    flat: list[str] = []
+def value_matrix(
+    values: Sequence[Sequence[str]], vocabulary: dict[str, int] | None = None
+) -> sparse.csr_matrix:
+    """Each item's values as a 0/1 row, columns from `vocabulary` (extended as needed), so that
+    two matrices built on one vocabulary can be multiplied row by row."""
+    vocabulary = {} if vocabulary is None else vocabulary
+    rows: list[int] = []
+    columns: list[int] = []
+    for row, item in enumerate(values):
+        for value in set(item):
+            rows.append(row)
+            columns.append(vocabulary.setdefault(value, len(vocabulary)))
+    shape = (len(values), max(len(vocabulary), 1))
+    data = np.ones(len(rows), dtype=np.float64)
+    return sparse.csr_matrix(
+        (data, (np.asarray(rows, dtype=np.int64), np.asarray(columns, dtype=np.int64))), shape=shape
+    )
+
+
+def codes(values: Sequence[str | None], vocabulary: dict[str, int] | None = None) -> np.ndarray:
+    """Each value as an integer (-1 for none), equal values equal integers: equality of a
+    million pairs becomes one numpy comparison. Share `vocabulary` between two columns that
+    are compared with each other (a website and a page)."""
+    vocabulary = {} if vocabulary is None else vocabulary
+    return np.fromiter(
+        (-1 if value is None else vocabulary.setdefault(value, len(vocabulary)) for value in values),
+        dtype=np.int64,
+        count=len(values),
+    )
+
+
+def _word_table(
+    words: Sequence[Sequence[str]], vocabulary: dict[str, int]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The words of at least MIN_CONTAINED letters of every item in one flat array of word ids
+    (from `vocabulary`, extended as needed), with each item's offset and count into it, and
+    each item's total letters (all of its words)."""
+    flat: list[int] = []
     starts = np.zeros(len(words), dtype=np.int64)
     sizes = np.zeros(len(words), dtype=np.int64)
     letters = np.zeros(len(words), dtype=np.int64)
     for item, item_words in enumerate(words):
         starts[item] = len(flat)
         long_words = [w for w in item_words if len(w) >= MIN_CONTAINED]
-        flat.extend(long_words)
+        flat.extend(vocabulary.setdefault(w, len(vocabulary)) for w in long_words)
         sizes[item] = len(long_words)
         letters[item] = sum(len(w) for w in item_words)
-    return np.asarray(flat, dtype=object), starts, sizes, letters
+    return np.asarray(flat, dtype=np.int64), starts, sizes, letters
 
 
 def _combinations(
@@ -103,22 +145,36 @@ def containments(
     >>> round(float(containments([("hulp", "schul")], [("schuldhulp",)], [0], [0])[0]), 2)
     0.95
 
-    Every word combination of every pair goes through one rapidfuzz call (a partial ratio of
+    Every distinct word combination of the pairs goes through one rapidfuzz call (a partial ratio of
     100 is a substring) and numpy sums them per pair."""
     left, right = _as_index(left), _as_index(right)
     result = np.zeros(len(left))
     if len(left) == 0:
         return result
-    left_flat, left_starts, left_sizes, left_letters = _word_table(left_words)
-    right_flat, right_starts, right_sizes, right_letters = _word_table(right_words)
+    vocabulary: dict[str, int] = {}
+    left_flat, left_starts, left_sizes, left_letters = left_table = _word_table(left_words, vocabulary)
+    same_words = right_words is left_words
+    right_table = left_table if same_words else _word_table(right_words, vocabulary)
+    right_flat, right_starts, right_sizes, right_letters = right_table
     pair, x, y = _combinations(left_sizes[left], right_sizes[right])
     if len(pair) == 0:
         return result
     a = left_flat[left_starts[left][pair] + x]
     b = right_flat[right_starts[right][pair] + y]
-    same = process.cpdist(list(a), list(b), scorer=fuzz.partial_ratio, workers=-1) == 100
-    a_length = np.fromiter((len(w) for w in a), dtype=np.int64, count=len(a))
-    b_length = np.fromiter((len(w) for w in b), dtype=np.int64, count=len(b))
+    # Names share few words: each distinct word combination is compared once.
+    combination, inverse = np.unique(a * len(vocabulary) + b, return_inverse=True)
+    spelled = list(vocabulary)
+    same = (
+        process.cpdist(
+            [spelled[w] for w in (combination // len(vocabulary)).tolist()],
+            [spelled[w] for w in (combination % len(vocabulary)).tolist()],
+            scorer=fuzz.partial_ratio,
+            workers=-1,
+        )
+        == 100
+    )[inverse.ravel()]
+    word_length = np.fromiter((len(w) for w in spelled), dtype=np.int64, count=len(spelled))
+    a_length, b_length = word_length[a], word_length[b]
     for contained, small, big, small_length, big_length, small_letters, big_letters in (
         (
             same & (a_length <= b_length),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
@@ -15,8 +16,16 @@ import snowballstemmer
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from rapidfuzz import fuzz, process
+from scipy import sparse
 
-from servicemap.dedup.bulk import containments, pair_cosines, weighted_words
+from servicemap.dedup.bulk import (
+    codes,
+    containments,
+    pair_cosines,
+    pair_products,
+    value_matrix,
+    weighted_words,
+)
 from servicemap.records import NormalizedRecord
 
 FeatureName = Literal["name", "upl", "phone", "email", "website", "address", "description"]
@@ -180,7 +189,13 @@ class RecordFeatures:
 
 
 def _words(text: str | None) -> list[str]:
-    return _WORD.findall(text.lower()) if text else []
+    """The words of a text, lower case and without accents: sources write 'Taalcafé' and
+    'Taalcafe', 'coöperatie' and 'cooperatie' for one word."""
+    if not text:
+        return []
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if not unicodedata.combining(c))
+    return _WORD.findall(text.lower())
 
 
 def place_words(record: NormalizedRecord) -> set[str]:
@@ -364,44 +379,6 @@ def mark_shared_contacts(features: list[RecordFeatures]) -> list[RecordFeatures]
     ]
 
 
-def _contact_similarity(
-    kind: str, a: frozenset[str], b: frozenset[str], item: RecordFeatures, s: DedupSettings
-) -> float | None:
-    if not a or not b:
-        return None
-    common = a & b
-    if not common:
-        return 0.0
-    own = [value for value in common if f"{kind}:{value}" not in item.shared]
-    return 1.0 if own else s.shared_contact
-
-
-def _similarities(
-    a: RecordFeatures, b: RecordFeatures, name: float, description_ratio: float | None, s: DedupSettings
-) -> dict[FeatureName, float]:
-    """Each feature both records have, 0..1; a feature one of them lacks is left out."""
-    found: dict[FeatureName, float | None] = {
-        "name": name,
-        "upl": None if not a.upl or not b.upl else float(a.upl == b.upl),
-        "phone": _contact_similarity("phone", a.phones, b.phones, a, s),
-        "email": _contact_similarity("email", a.emails, b.emails, a, s),
-        "website": None,
-        "address": None,
-        "description": description_ratio,
-    }
-    if (a.website and a.website == b.page) or (b.website and b.website == a.page):
-        found["website"] = 1.0
-    elif a.website and b.website:
-        found["website"] = 1.0 if a.website == b.website else 0.5 if a.host == b.host else 0.0
-    if a.address_key and b.address_key:
-        same_postcode = a.postcode and a.postcode == b.postcode
-        if a.address_key == b.address_key:
-            found["address"] = s.shared_contact if f"address:{a.address_key}" in a.shared else 1.0
-        else:
-            found["address"] = 0.3 if same_postcode else 0.0
-    return {feature: value for feature, value in found.items() if value is not None}
-
-
 def _detail(feature: FeatureName, similarity: float, a: RecordFeatures, b: RecordFeatures) -> str:
     """What was compared, in words a reviewer can check against the two pages."""
     if feature == "name":
@@ -437,23 +414,209 @@ def _detail(feature: FeatureName, similarity: float, a: RecordFeatures, b: Recor
     return f"different addresses {a.record.address.one_line()!r} vs {b.record.address.one_line()!r}"
 
 
+# Why a pair was decided as it was, as small integers per pair (see `_REASONS`).
+_NO_REASON, _NAMES_DISAGREE, _CORROBORATED, _ONE_ORGANISATION, _UNCORROBORATED, _BELOW_MATCH = range(6)
+_DECISIONS: tuple[Decision, ...] = ("non_match", "uncertain", "match")
+_CONTACTS: tuple[FeatureName, ...] = ("phone", "email", "address", "website")
+
+
+@dataclass
+class _Columns:
+    """The features of every record as integer codes and 0/1 value matrices, so that equality
+    and shared values of a million pairs are a few numpy operations, not a million dicts."""
+
+    source: np.ndarray
+    upl: np.ndarray
+    municipality: np.ndarray
+    address: np.ndarray
+    address_shared: np.ndarray
+    postcode: np.ndarray
+    website: np.ndarray
+    page: np.ndarray
+    host: np.ndarray
+    phones: sparse.csr_matrix
+    own_phones: sparse.csr_matrix
+    emails: sparse.csr_matrix
+    own_emails: sparse.csr_matrix
+    organisations: sparse.csr_matrix
+
+    @classmethod
+    def of(cls, features: list[RecordFeatures]) -> _Columns:
+        pages: dict[str, int] = {}
+        phones: dict[str, int] = {}
+        emails: dict[str, int] = {}
+        return cls(
+            source=codes([item.record.source_id for item in features]),
+            upl=codes([item.upl for item in features]),
+            municipality=codes([item.municipality for item in features]),
+            address=codes([item.address_key for item in features]),
+            address_shared=np.fromiter(
+                (f"address:{item.address_key}" in item.shared for item in features),
+                dtype=bool,
+                count=len(features),
+            ),
+            postcode=codes([item.postcode for item in features]),
+            website=codes([item.website for item in features], pages),
+            page=codes([item.page for item in features], pages),
+            host=codes([item.host for item in features]),
+            phones=value_matrix([item.phones for item in features], phones),
+            own_phones=value_matrix(
+                [[p for p in item.phones if f"phone:{p}" not in item.shared] for item in features], phones
+            ),
+            emails=value_matrix([item.emails for item in features], emails),
+            own_emails=value_matrix(
+                [[e for e in item.emails if f"email:{e}" not in item.shared] for item in features], emails
+            ),
+            organisations=value_matrix([item.organization_stems for item in features]),
+        )
+
+
+def _has(matrix: sparse.csr_matrix) -> np.ndarray:
+    return np.diff(matrix.indptr) > 0
+
+
+def _contact_similarities(
+    every: sparse.csr_matrix, own: sparse.csr_matrix, left: np.ndarray, right: np.ndarray, s: DedupSettings
+) -> np.ndarray:
+    """1.0 where the pair shares a value the left record's source gives only it, `shared_contact`
+    where they share only values its source gives several records, 0.0 where they share none,
+    NaN where one of them has none."""
+    has = _has(every)
+    common = pair_products(every, every, left, right)
+    own_common = pair_products(own, every, left, right)
+    found = np.where(own_common > 0, 1.0, np.where(common > 0, s.shared_contact, 0.0))
+    return np.where(has[left] & has[right], found, np.nan)
+
+
+def _similarity_columns(
+    c: _Columns,
+    left: np.ndarray,
+    right: np.ndarray,
+    name: np.ndarray,
+    description: np.ndarray,
+    s: DedupSettings,
+) -> dict[FeatureName, np.ndarray]:
+    """Each feature of every pair, 0..1, NaN where one of the two records lacks it."""
+
+    def both(column: np.ndarray) -> np.ndarray:
+        return (column[left] >= 0) & (column[right] >= 0)
+
+    def same(column: np.ndarray) -> np.ndarray:
+        return both(column) & (column[left] == column[right])
+
+    # One links to the page the other was found on: an SC entry links to the municipality's page.
+    linked = ((c.website[left] >= 0) & (c.website[left] == c.page[right])) | (
+        (c.website[right] >= 0) & (c.website[right] == c.page[left])
+    )
+    website = np.where(same(c.website), 1.0, np.where(same(c.host), 0.5, 0.0))
+    website = np.where(linked, 1.0, np.where(both(c.website), website, np.nan))
+    address = np.where(
+        same(c.address),
+        np.where(c.address_shared[left], s.shared_contact, 1.0),
+        np.where(same(c.postcode), 0.3, 0.0),
+    )
+    return {
+        "name": name,
+        "upl": np.where(both(c.upl), same(c.upl).astype(np.float64), np.nan),
+        "phone": _contact_similarities(c.phones, c.own_phones, left, right, s),
+        "email": _contact_similarities(c.emails, c.own_emails, left, right, s),
+        "website": website,
+        "address": np.where(both(c.address), address, np.nan),
+        "description": description,
+    }
+
+
+def _conflicting(c: _Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Where `hard_conflicts` finds one, for every pair at once."""
+
+    def differ(column: np.ndarray) -> np.ndarray:
+        return (column[left] >= 0) & (column[right] >= 0) & (column[left] != column[right])
+
+    has_phones, has_organisation = _has(c.phones), _has(c.organisations)
+    organisations_differ = (
+        has_phones[left]
+        & has_phones[right]
+        & has_organisation[left]
+        & has_organisation[right]
+        & (pair_products(c.phones, c.phones, left, right) == 0)
+        & (pair_products(c.organisations, c.organisations, left, right) == 0)
+    )
+    return (
+        (c.source[left] == c.source[right])
+        | differ(c.upl)
+        | (((c.upl[left] >= 0) | (c.upl[right] >= 0)) & differ(c.municipality))
+        | (differ(c.municipality) & differ(c.address))
+        | organisations_differ
+    )
+
+
+def _point_columns(
+    similarities: dict[FeatureName, np.ndarray], s: DedupSettings
+) -> dict[FeatureName, np.ndarray]:
+    return {
+        feature: s.features[feature].agree * value - s.features[feature].disagree * (1.0 - value)
+        for feature, value in similarities.items()
+    }
+
+
+def _decide_all(
+    similarities: dict[FeatureName, np.ndarray], conflicting: np.ndarray, s: DedupSettings
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Score, decision (index into `_DECISIONS`), reason code and names-needed of every pair."""
+    t = s.thresholds
+    points = _point_columns(similarities, s)
+    score = np.round(sum(np.nan_to_num(p, nan=0.0) for p in points.values()), 4)
+    corroborating = sum(
+        (np.nan_to_num(similarities[f], nan=0.0) >= t.corroborates) for f in s.corroborating_features
+    )
+    # Names may differ more when two independent contact details agree ('Inburgering' and
+    # 'Inburgeringsroute Brederwijk' with one phone and one email), never down to unrelated names.
+    name_needed = np.where(corroborating < 2, t.name_agrees, t.name_agrees_with_contact)
+    name = similarities["name"]
+    # A contact a source gives several services says 'same organisation'; within one
+    # organisation a name that is nearly the same is the same service.
+    organisation = np.zeros(len(name), dtype=bool)
+    for feature in ("phone", "email", "address"):
+        value = np.nan_to_num(similarities[feature], nan=0.0)
+        organisation |= (s.shared_contact <= value) & (value < 1.0)
+    decision = np.zeros(len(name), dtype=np.int8)
+    reason = np.full(len(name), _NO_REASON, dtype=np.int8)
+    undecided = np.ones(len(name), dtype=bool)
+    rules = (
+        (conflicting, 0, _NO_REASON),
+        (name < name_needed, 0, _NAMES_DISAGREE),
+        ((score >= t.match) & (corroborating > 0), 2, _CORROBORATED),
+        ((score >= t.match) & organisation & (name >= t.name_same), 2, _ONE_ORGANISATION),
+        ((score >= t.uncertain) & (corroborating == 0), 1, _UNCORROBORATED),
+        (score >= t.uncertain, 1, _BELOW_MATCH),
+    )
+    for applies, verdict, why in rules:
+        chosen = undecided & applies
+        decision[chosen] = verdict
+        reason[chosen] = why
+        undecided &= ~applies
+    return score, decision, reason, name_needed
+
+
 def score_pairs(
     features: list[RecordFeatures],
-    pairs: list[tuple[int, int]],
+    pairs: np.ndarray | list[tuple[int, int]],
     settings: DedupSettings,
     keep_non_matches: bool = False,
 ) -> list[tuple[int, int, PairExplanation]]:
-    """Score and decide every candidate pair, the text similarities in bulk; return the pairs
-    that matched or need review (all of them with `keep_non_matches`), explained."""
-    if not pairs:
+    """Score and decide every candidate pair as numpy columns; return the pairs that matched or
+    need review (all of them with `keep_non_matches`), explained: only those become objects."""
+    pairs = np.asarray(pairs, dtype=np.int64).reshape(-1, 2)
+    if len(pairs) == 0:
         return []
+    left, right = pairs[:, 0], pairs[:, 1]
     # The mean of a set and a sort ratio: the set ratio alone calls a name equal to any name
     # that contains its words ('Schuldhulp' and 'Schuldhulp jongeren').
-    names_a = [features[i].name_text for i, _ in pairs]
-    names_b = [features[j].name_text for _, j in pairs]
+    names = [item.name_text for item in features]
+    names_a, names_b = [names[i] for i in left.tolist()], [names[j] for j in right.tolist()]
     set_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_set_ratio, workers=-1)
     sort_ratio = process.cpdist(names_a, names_b, scorer=fuzz.token_sort_ratio, workers=-1)
-    left, right = [i for i, _ in pairs], [j for _, j in pairs]
+    del names_a, names_b
     words = [item.name_stems for item in features]
     # 'Hulp bij schulden' is 'Schuldhulp': a name whose words are found in the other's counts.
     name_ratio = np.maximum((set_ratio + sort_ratio) / 200, containments(words, words, left, right))
@@ -464,52 +627,91 @@ def score_pairs(
         floor = min(settings.thresholds.name_agrees_with_contact, settings.thresholds.name_same)
         evidence = weighted_words([_evidence_keys(item) for item in features])
         worth = (name_ratio >= floor) | (pair_cosines(evidence, left, right) > 0)
-        pairs = [pairs[k] for k in np.flatnonzero(worth).tolist()]
-        name_ratio = name_ratio[worth]
-        if not pairs:
+        left, right, name_ratio = left[worth], right[worth], name_ratio[worth]
+        if len(left) == 0:
             return []
-    name_ratio = name_ratio.tolist()
     texts = [" ".join(item.description_stems) for item in features]
-    described = [k for k, (i, j) in enumerate(pairs) if texts[i] and texts[j]]
-    description_ratio: dict[int, float] = {}
-    if described:
-        ratios = process.cpdist(
-            [texts[pairs[k][0]] for k in described],
-            [texts[pairs[k][1]] for k in described],
-            scorer=fuzz.token_set_ratio,
-            workers=-1,
+    has_text = np.fromiter((bool(t) for t in texts), dtype=bool, count=len(texts))
+    described = np.flatnonzero(has_text[left] & has_text[right])
+    description = np.full(len(left), np.nan)
+    if len(described):
+        description[described] = (
+            process.cpdist(
+                [texts[i] for i in left[described].tolist()],
+                [texts[j] for j in right[described].tolist()],
+                scorer=fuzz.token_set_ratio,
+                workers=-1,
+            )
+            / 100
         )
-        description_ratio = dict(zip(described, (ratios / 100).tolist(), strict=True))
-    similarities = [
-        _similarities(features[i], features[j], name_ratio[k], description_ratio.get(k), settings)
-        for k, (i, j) in enumerate(pairs)
-    ]
-    decisions = [
-        _decide(features[i], features[j], similarities[k], settings) for k, (i, j) in enumerate(pairs)
-    ]
-    for k in _closest_counterparts(features, pairs, similarities, decisions, settings):
-        score, _, conflicts, reasons = decisions[k]
-        decisions[k] = (
-            score,
-            "match",
-            conflicts,
-            [*reasons, "but each is the other's closest entry in its source among those sharing contacts"],
+    columns = _Columns.of(features)
+    similarities = _similarity_columns(columns, left, right, name_ratio, description, settings)
+    conflicting = _conflicting(columns, left, right)
+    score, decision, reason, name_needed = _decide_all(similarities, conflicting, settings)
+    closest = _closest_counterparts(columns, left, right, similarities, decision, conflicting, settings)
+    decision[closest] = 2
+    kept = np.arange(len(left)) if keep_non_matches else np.flatnonzero(decision > 0)
+    closest_set = set(closest.tolist())
+    points = _point_columns(similarities, settings)
+    # Only kept pairs become objects, their columns as Python lists read once.
+    kept_similarities = {f: v[kept].tolist() for f, v in similarities.items()}
+    kept_points = {f: v[kept].tolist() for f, v in points.items()}
+    explained = []
+    for x, (k, i, j) in enumerate(zip(kept.tolist(), left[kept].tolist(), right[kept].tolist(), strict=True)):
+        a, b = features[i], features[j]
+        found = [
+            (f, v[x], kept_points[f][x])
+            for f, v in kept_similarities.items()
+            if v[x] == v[x]  # NaN: absent
+        ]
+        reasons = _reasons(int(reason[k]), found, float(score[k]), float(name_needed[k]), settings)
+        if k in closest_set:
+            reasons.append("but each is the other's closest entry in its source among those sharing contacts")
+        conflicts = hard_conflicts(a, b) if conflicting[k] else []
+        explained.append(
+            (i, j, _explain(a, b, found, float(score[k]), _DECISIONS[decision[k]], conflicts, reasons))
         )
-    kept = []
-    for k, (i, j) in enumerate(pairs):
-        if keep_non_matches or decisions[k][1] != "non_match":
-            a, b = features[i], features[j]
-            kept.append((i, j, _explain(a, b, similarities[k], *decisions[k], settings)))
-    return kept
+    return explained
+
+
+def _reasons(
+    code: int,
+    found: list[tuple[FeatureName, float, float]],
+    score: float,
+    name_needed: float,
+    s: DedupSettings,
+) -> list[str]:
+    """The reason for a decision, in words, from its code."""
+    similarity = {feature: value for feature, value, _ in found}
+    name = similarity["name"]
+    corroborating = [
+        f for f in s.corroborating_features if similarity.get(f, 0.0) >= s.thresholds.corroborates
+    ]
+    if code == _NAMES_DISAGREE:
+        return [f"names disagree ({name:.2f} < {name_needed})"]
+    if code == _CORROBORATED:
+        return [f"name agrees, corroborated by {', '.join(corroborating)}"]
+    if code == _ONE_ORGANISATION:
+        organisation = [
+            f for f in ("phone", "email", "address") if s.shared_contact <= similarity.get(f, 0.0) < 1.0
+        ]
+        return [f"name the same ({name:.2f}) within one organisation ({', '.join(organisation)} shared)"]
+    if code == _UNCORROBORATED:
+        return [f"name agrees but nothing of {s.corroborating_features} corroborates it"]
+    if code == _BELOW_MATCH:
+        return [f"score {score:.1f} below the match threshold {s.thresholds.match}"]
+    return []
 
 
 def _closest_counterparts(
-    features: list[RecordFeatures],
-    pairs: list[tuple[int, int]],
-    similarities: list[dict[FeatureName, float]],
-    decisions: list[tuple[float, Decision, list[str], list[str]]],
+    c: _Columns,
+    left: np.ndarray,
+    right: np.ndarray,
+    similarities: dict[FeatureName, np.ndarray],
+    decision: np.ndarray,
+    conflicting: np.ndarray,
     s: DedupSettings,
-) -> list[int]:
+) -> np.ndarray:
     """Pairs refused only for their names that are each other's closest counterpart.
 
     A source lists a service once, so when two sources list one organisation's services under
@@ -517,59 +719,73 @@ def _closest_counterparts(
     that shares contact details and reads most alike (name and description) is the same
     service, when it is so both ways and clearly ahead of the next one. An entry that already
     matched an entry of the other source has its counterpart there and competes no more."""
-    contact = ("phone", "email", "address", "website")
-    source = [item.record.source_id for item in features]
-    counterpart: dict[tuple[int, str], int] = {}
-    for k, (i, j) in enumerate(pairs):
-        if decisions[k][1] == "match":
-            counterpart.setdefault((i, source[j]), j)
-            counterpart.setdefault((j, source[i]), i)
+    source = c.source
+    counterpart: dict[tuple[int, int], int] = {}
+    for i, j in zip(left[decision == 2].tolist(), right[decision == 2].tolist(), strict=True):
+        counterpart.setdefault((i, int(source[j])), j)
+        counterpart.setdefault((j, int(source[i])), i)
+    contact = {f: np.nan_to_num(similarities[f], nan=-1.0) for f in _CONTACTS}
+    sharing = ~conflicting & np.logical_or.reduce([v >= s.shared_contact for v in contact.values()])
+    # Two phones, mailboxes or buildings of one organisation are two services' own.
+    disagree = np.logical_or.reduce([v == 0.0 for v in contact.values()])
+    resemblance = similarities["name"] + np.nan_to_num(similarities["description"], nan=0.0)
+    candidates = sharing & (decision == 0) & ~disagree & (resemblance >= s.thresholds.closest_resemblance)
+    if not candidates.any():
+        return np.zeros(0, dtype=np.int64)
     # For each record and each other source: the text similarity (name and description) of the
-    # entries it shares contacts with and that are still free to be its counterpart.
-    options: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    # entries it shares contacts with and that are still free to be its counterpart; needed
+    # only for the (record, other source) of the candidates.
+    sources = int(source.max()) + 1
+    forward, backward = left * sources + source[right], right * sources + source[left]
+    needed = np.concatenate([forward[candidates], backward[candidates]])
+    relevant = np.isin(forward, needed) | np.isin(backward, needed)
+    options: dict[tuple[int, int], list[tuple[float, int]]] = {}
     text: dict[int, float] = {}
-    for k, (i, j) in enumerate(pairs):
-        found = similarities[k]
-        if decisions[k][2] or not any(found.get(f, 0.0) >= s.shared_contact for f in contact):
-            continue
-        resemblance = found["name"] + found.get("description", 0.0)
-        # Two phones, mailboxes or buildings of one organisation are two services' own.
-        disagree = any(found.get(f) == 0.0 for f in contact)
-        if (
-            decisions[k][1] == "non_match"
-            and not disagree
-            and not ((i, source[j]) in counterpart or (j, source[i]) in counterpart)
+    ks = np.flatnonzero(sharing & relevant)
+    for k, i, j, r, candidate in zip(
+        ks.tolist(),
+        left[ks].tolist(),
+        right[ks].tolist(),
+        resemblance[ks].tolist(),
+        candidates[ks].tolist(),
+        strict=True,
+    ):
+        source_i, source_j = int(source[i]), int(source[j])
+        if candidate and (i, source_j) not in counterpart and (j, source_i) not in counterpart:
+            text[k] = r
+        for side, other, side_source, other_source in (
+            (i, j, source_i, source_j),
+            (j, i, source_j, source_i),
         ):
-            text[k] = resemblance
-        for side, other in ((i, j), (j, i)):
-            if counterpart.get((other, source[side]), side) == side:
-                options.setdefault((side, source[other]), []).append((resemblance, k))
+            if counterpart.get((other, side_source), side) == side:
+                options.setdefault((side, other_source), []).append((r, k))
     chosen = []
-    for k, resemblance in text.items():
-        i, j = pairs[k]
-        mutual = resemblance >= s.thresholds.closest_resemblance
-        for side, other in ((i, source[j]), (j, source[i])):
+    for k, r in text.items():
+        i, j = int(left[k]), int(right[k])
+        mutual = True
+        for side, other in ((i, int(source[j])), (j, int(source[i]))):
             ranked = sorted(options[(side, other)], reverse=True)
             runner_up = ranked[1][0] if len(ranked) > 1 else 0.0
-            if ranked[0][1] != k or resemblance - runner_up < s.thresholds.closest_margin:
+            if ranked[0][1] != k or r - runner_up < s.thresholds.closest_margin:
                 mutual = False
         if mutual:
             chosen.append(k)
-    return chosen
+    return np.asarray(chosen, dtype=np.int64)
 
 
-def _upl_name_ratios(features: list[RecordFeatures], left: list[int], right: list[int]) -> np.ndarray:
+def _upl_name_ratios(features: list[RecordFeatures], left: np.ndarray, right: np.ndarray) -> np.ndarray:
     """For every pair, how well the uniform product name of one record matches the other's
     name (0.0 where neither has a UPL), in bulk: the municipality's 'Mantelzorgcompliment' is
     the UPL 'mantelzorgwaardering'."""
     best = np.zeros(len(left))
     uniform = [tuple(item.upl_text.split()) if item.upl_text else () for item in features]
     names = [item.name_stems for item in features]
+    has_upl = np.fromiter((bool(u) for u in uniform), dtype=bool, count=len(uniform))
     for own, other in ((left, right), (right, left)):
-        ks = [k for k, i in enumerate(own) if uniform[i]]
-        if not ks:
+        ks = np.flatnonzero(has_upl[own])
+        if len(ks) == 0:
             continue
-        upl_of, name_of = [own[k] for k in ks], [other[k] for k in ks]
+        upl_of, name_of = own[ks].tolist(), other[ks].tolist()
         texts_u = [features[i].upl_text for i in upl_of]
         texts_n = [features[j].name_text for j in name_of]
         ratios = (
@@ -581,88 +797,30 @@ def _upl_name_ratios(features: list[RecordFeatures], left: list[int], right: lis
     return best
 
 
-def _points(similarities: dict[FeatureName, float], s: DedupSettings) -> dict[FeatureName, float]:
-    return {
-        feature: s.features[feature].agree * value - s.features[feature].disagree * (1.0 - value)
-        for feature, value in similarities.items()
-    }
-
-
-def _decide(
-    a: RecordFeatures, b: RecordFeatures, similarities: dict[FeatureName, float], s: DedupSettings
-) -> tuple[float, Decision, list[str], list[str]]:
-    """Score, decision, conflicts and the reasons for the decision."""
-    score = round(sum(_points(similarities, s).values()), 4)
-    conflicts = hard_conflicts(a, b)
-    corroborating = [
-        f for f in s.corroborating_features if similarities.get(f, 0.0) >= s.thresholds.corroborates
-    ]
-    # Names may differ more when two independent contact details agree ('Inburgering' and
-    # 'Inburgeringsroute Brederwijk' with one phone and one email), never down to unrelated names.
-    name_needed = (
-        s.thresholds.name_agrees if len(corroborating) < 2 else s.thresholds.name_agrees_with_contact
-    )
-    name = similarities["name"]
-    if conflicts:
-        return score, "non_match", conflicts, []
-    if name < name_needed:
-        return score, "non_match", conflicts, [f"names disagree ({name:.2f} < {name_needed})"]
-    if score >= s.thresholds.match and corroborating:
-        return score, "match", conflicts, [f"name agrees, corroborated by {', '.join(corroborating)}"]
-    # A contact a source gives several services says 'same organisation'; within one
-    # organisation a name that is nearly the same is the same service.
-    organisation = [
-        f for f in ("phone", "email", "address") if s.shared_contact <= similarities.get(f, 0.0) < 1.0
-    ]
-    if score >= s.thresholds.match and organisation and name >= s.thresholds.name_same:
-        return (
-            score,
-            "match",
-            conflicts,
-            [f"name the same ({name:.2f}) within one organisation ({', '.join(organisation)} shared)"],
-        )
-    if score >= s.thresholds.uncertain:
-        if not corroborating:
-            return (
-                score,
-                "uncertain",
-                conflicts,
-                [f"name agrees but nothing of {s.corroborating_features} corroborates it"],
-            )
-        return (
-            score,
-            "uncertain",
-            conflicts,
-            [f"score {score:.1f} below the match threshold {s.thresholds.match}"],
-        )
-    return score, "non_match", conflicts, []
-
-
 def _explain(
     a: RecordFeatures,
     b: RecordFeatures,
-    similarities: dict[FeatureName, float],
+    found: list[tuple[FeatureName, float, float]],
     score: float,
     decision: Decision,
     conflicts: list[str],
     reasons: list[str],
-    s: DedupSettings,
 ) -> PairExplanation:
-    points = _points(similarities, s)
     ordered = sorted((a.record.record_id, b.record.record_id))
+    # Features as mappings: pydantic validates the whole explanation in one call.
     return PairExplanation(
         a=ordered[0],
         b=ordered[1],
         score=score,
         decision=decision,
         features=[
-            FeatureScore(
-                feature=feature,
-                similarity=round(value, 4),
-                points=points[feature],
-                detail=_detail(feature, value, a, b),
-            )
-            for feature, value in similarities.items()
+            {
+                "feature": feature,
+                "similarity": round(similarity, 4),
+                "points": points,
+                "detail": _detail(feature, similarity, a, b),
+            }
+            for feature, similarity, points in found
         ],
         conflicts=conflicts,
         reasons=reasons,
