@@ -1,17 +1,27 @@
-"""When the pipeline runs by itself: a weekly re-crawl, and a sensor that keeps the source
-partitions equal to sources.yaml and crawls a source as soon as it is added."""
+"""When the pipeline runs by itself: a weekly re-crawl, a sensor that keeps the source
+partitions equal to sources.yaml and crawls a source as soon as it is added, and a daily
+self-check of the sources' freshness and of the published API and export."""
 
 import hashlib
 from pathlib import Path
 
 import dagster as dg
 
+from pipelines.checks import directory_conforms_to_hsds
 from pipelines.jobs import ingest_sources
 from pipelines.partitions import partition_changes, source_partitions
 from pipelines.resources import ServicemapSettings
 from servicemap.sources import SourcesConfigError
 
 WEEKLY_RECRAWL_CRON = "0 4 * * 1"  # Monday 04:00, when the region's sites are quiet
+DAILY_SELF_CHECK_CRON = "0 7 * * *"  # 07:00, before the first professionals search
+
+monitor_directory = dg.define_asset_job(
+    "monitor_directory",
+    selection=dg.AssetSelection.assets("source_health")
+    | dg.AssetSelection.checks(directory_conforms_to_hsds),
+    description="Sources' freshness and health, and the published API and export against HSDS 3.0.",
+)
 
 
 @dg.schedule(job=ingest_sources, cron_schedule=WEEKLY_RECRAWL_CRON, execution_timezone="Europe/Amsterdam")
@@ -46,3 +56,12 @@ def sources_file_changed(context: dg.SensorEvaluationContext, settings: Servicem
         ],
         cursor=digest,
     )
+
+
+@dg.schedule(
+    job=monitor_directory, cron_schedule=DAILY_SELF_CHECK_CRON, execution_timezone="Europe/Amsterdam"
+)
+def daily_self_check(context: dg.ScheduleEvaluationContext):
+    """Once a day, whether or not anything was published: a source goes stale and a published
+    directory can stop conforming (a changed API, a bad row) between re-crawls."""
+    return dg.RunRequest(run_key=f"self-check:{context.scheduled_execution_time:%Y-%m-%d}")

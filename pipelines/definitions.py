@@ -2,22 +2,40 @@
 
 import dagster as dg
 
-from pipelines.assets import directory, ingest
-from pipelines.automation import sources_file_changed, weekly_recrawl
-from pipelines.checks import expectation_suite_results, records_conserved, rejection_rate_within_limit
+from pipelines.assets import directory, ingest, reports
+from pipelines.automation import daily_self_check, monitor_directory, sources_file_changed, weekly_recrawl
+from pipelines.checks import (
+    directory_conforms_to_hsds,
+    enough_services_reachable,
+    expectation_suite_results,
+    records_conserved,
+    rejection_rate_within_limit,
+    services_not_dropped,
+    sources_fresh,
+)
+from pipelines.executors import servicemap_executor
 from pipelines.jobs import build_directory, ingest_sources
 from pipelines.resources import ServicemapSettings
 
 ingest_assets = dg.load_assets_from_modules([ingest])
 directory_assets = dg.load_assets_from_modules([directory])
-asset_checks = [records_conserved, rejection_rate_within_limit, expectation_suite_results]
+asset_checks = [
+    records_conserved,
+    rejection_rate_within_limit,
+    expectation_suite_results,
+    services_not_dropped,
+    enough_services_reachable,
+    sources_fresh,
+    directory_conforms_to_hsds,
+]
 
 defs = dg.Definitions(
-    assets=[*ingest_assets, *directory_assets],
+    assets=[*ingest_assets, *directory_assets, reports.problem_reports],
     asset_checks=asset_checks,
-    jobs=[ingest_sources, build_directory],
-    schedules=[weekly_recrawl],
+    jobs=[ingest_sources, build_directory, monitor_directory],
+    schedules=[weekly_recrawl, daily_self_check],
     sensors=[sources_file_changed],
+    executor=servicemap_executor,
     resources={
         "settings": ServicemapSettings(
             sources_path=dg.EnvVar("SERVICEMAP_SOURCES"),

@@ -53,18 +53,26 @@ def run_pipeline(
         validated[source_id] = validation.result if validation else None
     if progress:
         progress("directory")
-    result = dg.materialize(
-        [*all_assets, *asset_checks],
-        selection=directory_assets,
-        instance=instance,
-        resources=resources,
-        run_config=run_config,
-        raise_on_error=False,
-    )
+    result = materialize_directory(settings, instance, run_config)
     if not result.success:
         raise PipelineFailed(f"the directory run {result.run_id} failed: {_failure(result)}")
     version = result.asset_value("published_directory")
     return summarize_run(crawls, validated, result.asset_value("classified_services"), version.id)
+
+
+def materialize_directory(
+    settings: ServicemapSettings, instance: dg.DagsterInstance, run_config: dict | None = None
+) -> dg.ExecuteInProcessResult:
+    """The directory run over the sources' stored ingest results, with every check: a failed
+    blocking check stops the publish, and the result says so instead of raising."""
+    return dg.materialize(
+        [*ingest_assets, *directory_assets, *asset_checks],
+        selection=directory_assets,
+        instance=instance,
+        resources={"settings": settings},
+        run_config=run_config,
+        raise_on_error=False,
+    )
 
 
 def _value(result: dg.ExecuteInProcessResult, asset: str):
@@ -83,6 +91,6 @@ def _failure(result: dg.ExecuteInProcessResult) -> str:
     blocked = [
         f"check {evaluation.check_name} failed: {evaluation.description}"
         for evaluation in result.get_asset_check_evaluations()
-        if not evaluation.passed
+        if not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     ]
     return "; ".join(failed + blocked) or "see the run in the Dagster UI"

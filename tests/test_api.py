@@ -21,6 +21,7 @@ from schemathesis.checks import response_schema_conformance, status_code_conform
 from schemathesis.core.failures import FailureGroup
 
 from servicemap.api import create_app
+from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
 from servicemap.hsds.validator import validate_service
 from servicemap.publish import create_schema, engine_for, publish_directory
@@ -96,7 +97,12 @@ def directory_url(request, tmp_path_factory) -> Iterator[str]:
 
 @pytest.fixture(scope="module")
 def base(directory_url: str) -> Iterator[str]:
-    with serving(create_app(directory_url, cors_origins=["https://huisarts.example.nl"])) as url:
+    # The fuzz run alone sends hundreds of requests from one address: the rate limit (tested
+    # with the security middleware) is set above what this module sends.
+    security = SecuritySettings(
+        cors_origins=("https://huisarts.example.nl",), requests_per_second=10_000, burst=10_000
+    )
+    with serving(create_app(directory_url, security=security)) as url:
         yield url
 
 
@@ -122,7 +128,9 @@ def test_root_names_the_api_hsds_and_directory_version(api):
     assert response.headers["last-modified"] == published.strftime("%a, %d %b %Y %H:%M:%S GMT")
 
 
-@pytest.mark.parametrize("path", ["/", "/services?per_page=2", "/organizations", "/taxonomy_terms"])
+@pytest.mark.parametrize(
+    "path", ["/", "/services?per_page=2", "/organizations", "/taxonomy_terms", "/suggestions?q=schu"]
+)
 def test_a_client_with_the_current_version_gets_304(api, path):
     etag = api.get(path).headers["etag"]
     cached = api.get(path, headers={"If-None-Match": etag})
@@ -327,6 +335,45 @@ def test_an_empty_database_answers_503_without_naming_it(tmp_path):
     assert "leeg.db" not in response.text
 
 
+def suggested(api, q: str, **params) -> list[tuple[str, str]]:
+    response = api.get("/suggestions", params={"q": q, **params})
+    assert response.status_code == 200, response.text
+    assert response.json()["query"] == q
+    return [(s["text"], s["kind"]) for s in response.json()["suggestions"]]
+
+
+def test_suggestions_complete_any_word_with_domains_and_synonyms_before_names(api):
+    assert suggested(api, "eenz") == [("eenzaam", "synonym")]
+    assert suggested(api, "mantel") == [
+        ("Gezin, relaties en mantelzorg", "domain"),
+        ("Steunpunt Mantelzorg", "service"),
+    ]
+    assert suggested(api, "FINANCIEN") == [("Financiën", "domain")]  # case and accents ignored
+    assert suggested(api, "wijkteam br") == [("Wijkteam Brederwijk-Noord", "service")]
+    assert suggested(api, "schuld") == [("Schuldhulpverlening", "service")]
+
+
+def test_suggestions_need_two_letters_and_keep_to_the_limit(api):
+    assert suggested(api, "") == [] and suggested(api, "s") == [] and suggested(api, "?!") == []
+    everything = suggested(api, "sa", limit=20)
+    assert len(everything) >= 1 and suggested(api, "sa", limit=1) == everything[:1]
+    assert suggested(api, "zzz") == []
+
+
+@pytest.mark.parametrize(
+    ("params", "named"),
+    [
+        ({"q": "x" * 201}, "q='xxx"),
+        ({"q": "hulp", "limit": 0}, "limit='0'"),
+        ({"q": "hulp", "limit": 21}, "limit='21': Input should be less than or equal to 20"),
+    ],
+)
+def test_suggestions_refuse_a_long_query_or_a_bad_limit(api, params, named):
+    response = api.get("/suggestions", params=params)
+    assert response.status_code == 422
+    assert named in response.json()["detail"]
+
+
 def test_openapi_documents_exactly_the_routes_and_each_answers(api, base):
     document = api.get("/openapi.json").json()
     app = create_app("sqlite://")
@@ -395,3 +442,18 @@ def test_every_service_body_validates_as_hsds_3(api):
     for service in listed:
         body = api.get(f"/services/{service['id']}").json()
         assert validate_service(body) == [], body["name"]
+
+
+def test_a_new_publish_is_served_at_once_despite_the_cached_service_body(tmp_path):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    services = api_services()
+    publish_directory(url, services, [], run_id="api-run-1")
+    spreekuur = next(s for s in services if s.name == "Juridisch Spreekuur")
+    with serving(create_app(url)) as base, httpx.Client(base_url=base) as api:
+        first = api.get(f"/services/{spreekuur.id}")
+        assert api.get(f"/services/{spreekuur.id}").json() == first.json()  # now from the cache
+        spreekuur.description = "Gratis advies over huur en schulden, nu ook op zaterdag."
+        publish_directory(url, services, [], run_id="api-run-2")
+        second = api.get(f"/services/{spreekuur.id}")
+        assert second.json()["description"] == spreekuur.description
+        assert second.headers["etag"] != first.headers["etag"]

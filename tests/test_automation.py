@@ -7,9 +7,12 @@ import dagster as dg
 import pytest
 import yaml
 
-from pipelines.automation import sources_file_changed, weekly_recrawl
+from pipelines.automation import daily_self_check, monitor_directory, sources_file_changed, weekly_recrawl
+from pipelines.definitions import asset_checks, directory_assets, ingest_assets
 from pipelines.partitions import source_partitions
 from pipelines.resources import ServicemapSettings
+from servicemap.publish import engine_for, publish_directory
+from tests.conftest import demo_service_list
 
 
 def source(source_id: str) -> dict:
@@ -76,3 +79,59 @@ def test_the_sensor_leaves_everything_as_it_is_when_the_file_has_a_mistake(insta
 
     assert isinstance(result, dg.SkipReason)
     assert "source 'Welzijn!'" in result.skip_message and "kind" in result.skip_message
+
+
+def test_the_daily_self_check_requests_one_run_a_day():
+    morning = datetime(2026, 11, 24, 7, 0, tzinfo=ZoneInfo("Europe/Amsterdam"))
+
+    request = daily_self_check(dg.build_schedule_context(scheduled_execution_time=morning))
+
+    assert request.run_key == "self-check:2026-11-24"
+    assert daily_self_check.job_name == "monitor_directory"
+    assert daily_self_check.execution_timezone == "Europe/Amsterdam"
+
+
+def run_self_check(instance, tmp_path, break_it: str | None = None) -> dg.AssetCheckEvaluation:
+    """Publish the demo services, optionally break them with SQL, and run the daily job."""
+    settings = ServicemapSettings(
+        sources_path=settings_for(tmp_path, "welzijn-de-linde").sources_path,
+        database_url=f"sqlite:///{tmp_path / 'directory.sqlite'}",
+        work_dir=str(tmp_path),
+    )
+    publish_directory(settings.database_url, demo_service_list(), [], run_id="demo")
+    if break_it:
+        with engine_for(settings.database_url).begin() as db:
+            db.exec_driver_sql(break_it)
+    defs = dg.Definitions(
+        assets=[*ingest_assets, *directory_assets],
+        asset_checks=asset_checks,
+        jobs=[monitor_directory],
+        resources={"settings": settings},
+    )
+    result = defs.resolve_job_def("monitor_directory").execute_in_process(
+        instance=instance, raise_on_error=False
+    )
+    [evaluation] = [
+        e for e in result.get_asset_check_evaluations() if e.check_name == "directory_conforms_to_hsds"
+    ]
+    return evaluation
+
+
+def test_the_self_check_passes_on_the_published_demo_directory(instance, tmp_path):
+    evaluation = run_self_check(instance, tmp_path)
+
+    assert evaluation.passed, evaluation.description
+    assert evaluation.metadata["services checked through the API"].value == 6
+    assert "conform to HSDS 3.0" in evaluation.description
+
+
+def test_the_self_check_fails_on_a_broken_export_and_says_where(instance, tmp_path):
+    evaluation = run_self_check(
+        instance,
+        tmp_path,
+        break_it="update service set url = 'www.lindeloo' where name = 'Juridisch Spreekuur'",
+    )
+
+    assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
+    assert "url: 'www.lindeloo'" in evaluation.description
+    assert "**deviation**" in evaluation.metadata["endpoints and deviations"].value

@@ -1,6 +1,12 @@
 """The command line through Typer's test runner: output a person reads, exit codes scripts use."""
 
 import json
+import os
+import pty
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
 
 import pytest
 import yaml
@@ -9,8 +15,10 @@ from typer.testing import CliRunner
 from servicemap.classify.taxonomy import default_taxonomy_path
 from servicemap.cli import app
 from servicemap.publish import create_schema, engine_for, publish_directory
+from tests.sitesserver import closed_port
 
 runner = CliRunner()
+SERVICEMAP = Path(sys.executable).with_name("servicemap")
 
 
 @pytest.fixture
@@ -103,6 +111,13 @@ def test_evaluate_prints_merge_and_label_quality_of_the_demo(demo_run):
     labels = invoke("evaluate", "classification", "--database", settings.database_url)
     assert labels.exit_code == 0
     assert "life_domain" in labels.output and "meaning_of_life" in labels.output and "micro" in labels.output
+    scores = json.loads(
+        invoke("evaluate", "classification", "--database", settings.database_url, "--json").stdout
+    )
+    assert set(scores["life_domain"]["per_label"]) >= {"finances", "meaning_of_life"}
+    assert 0 < scores["life_domain"]["micro"]["f1"] <= 1
+    quality = json.loads(invoke("evaluate", "search", "--database", settings.database_url, "--json").stdout)
+    assert quality["recall_at_5"] >= 0.9 and all(q["expected"] for q in quality["queries"])
 
 
 def test_changes_lists_the_service_the_second_publish_left_out(directory, demo_services):
@@ -125,3 +140,94 @@ def test_serve_offers_the_api_and_the_search_page_from_one_app(directory):
     page = client.get("/zoeken", params={"q": "schuldhulp"})
     assert page.status_code == 200 and "Schuldhulpverlening" in page.text
     assert "/zoeken" not in client.get("/openapi.json").json()["paths"]
+
+
+@pytest.mark.parametrize(
+    ("args", "check"),
+    [
+        (["versions"], lambda out: [v["run_id"] for v in out] == ["run-2", "run-1"]),
+        (["changes"], lambda out: len(out["inactive"]) == 1),
+        (["search", "mantelzorg"], lambda out: out[0]["name"] == "Steunpunt Mantelzorg"),
+        (["rollback"], lambda out: out["run_id"] == "run-1" and out["services"] == 6),
+        (["taxonomy", "check"], lambda out: out["valid"] and len(out["terms"]["life_domain"]) == 11),
+    ],
+)
+def test_commands_that_print_data_print_json_for_scripts(directory, args, check):
+    needs_database = args[0] != "taxonomy"
+    result = invoke(*args, *(["--database", directory] if needs_database else []), "--json")
+    assert result.exit_code == 0, result.output
+    assert check(json.loads(result.stdout))
+
+
+def test_show_and_export_print_json(directory, demo_services, tmp_path):
+    shown = json.loads(invoke("show", demo_services[0].id, "--database", directory, "--json").stdout)
+    assert shown["name"] == demo_services[0].name
+    result = invoke("export", str(tmp_path / "hsds"), "--database", directory, "--json")
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)
+    assert summary["services"] == len(demo_services)  # the one left out is exported as inactive
+    assert "datapackage.json" in summary["files"] and (tmp_path / "hsds" / "services.json").is_file()
+
+
+def test_sources_check_lists_the_sources_as_json(tmp_path):
+    path = tmp_path / "sources.yaml"
+    path.write_text(
+        "sources:\n"
+        "  - id: brederwijk-producten\n    organization: Gemeente Brederwijk\n    kind: html\n"
+        "    start_urls: ['https://www.brederwijk.example.nl/']\n    selectors: {service_name: h1}\n"
+        "  - id: ggd-lindewaard\n    organization: GGD Lindewaard\n    kind: schema_org\n"
+        "    start_urls: ['https://www.ggd-lindewaard.example.nl/']\n    enabled: false\n",
+        encoding="utf-8",
+    )
+    result = invoke("sources", "check", str(path), "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["sources"] == [
+        {"id": "brederwijk-producten", "kind": "html", "enabled": True},
+        {"id": "ggd-lindewaard", "kind": "schema_org", "enabled": False},
+    ]
+
+
+def in_terminal(*args: str, timeout: float = 300) -> tuple[int, str, str]:
+    """`servicemap ARGS` as a person runs it, stderr on a terminal (a pseudo-terminal) and
+    stdout piped to a script: the exit code, what stdout got, what the terminal showed."""
+    controller, terminal = pty.openpty()
+    with tempfile.TemporaryFile() as stdout:
+        process = subprocess.Popen(
+            [str(SERVICEMAP), *args], stdin=subprocess.DEVNULL, stdout=stdout, stderr=terminal
+        )
+        os.close(terminal)
+        shown = []
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:  # the terminal closes when the command exits
+                break
+            if not chunk:
+                break
+            shown.append(chunk)
+        code = process.wait(timeout=timeout)
+        os.close(controller)
+        stdout.seek(0)
+        return code, stdout.read().decode(), b"".join(shown).decode(errors="replace")
+
+
+def test_export_shows_a_progress_bar_on_the_terminal_only(directory, tmp_path):
+    code, stdout, shown = in_terminal("export", str(tmp_path / "hsds"), "--database", directory, "--json")
+    assert code == 0, shown
+    assert f"exporting to {tmp_path / 'hsds'}" in shown
+    assert json.loads(stdout)["services"] == 6  # the bar never reaches what a script reads
+
+
+def test_run_shows_each_source_and_the_merge_as_progress(tmp_path):
+    sources = tmp_path / "sources.yaml"
+    sources.write_text(
+        "sources:\n  - id: buurtwijzer-lindewaard\n    organization: Buurtwijzer Lindewaard\n"
+        f"    kind: schema_org\n    start_urls: ['http://127.0.0.1:{closed_port()}/']\n",
+        encoding="utf-8",
+    )
+    database = f"sqlite:///{tmp_path / 'directory.sqlite'}"
+    _, _, shown = in_terminal(
+        "run", "--sources", str(sources), "--database", database, "--work-dir", str(tmp_path)
+    )
+    assert "crawling buurtwijzer-lindewaard" in shown and "0/2" in shown
+    assert "merging (dedup), classifying, publishing" in shown and "1/2" in shown

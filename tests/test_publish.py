@@ -1,3 +1,4 @@
+import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -16,6 +17,7 @@ from servicemap.publish import (
     read_services,
     rollback,
 )
+from servicemap.publish.tables import _NAMESPACE, stable_id
 from servicemap.records import ClassifiedService, Rejection
 from servicemap.search import search
 
@@ -191,3 +193,24 @@ def test_published_membership_lists_each_services_records_for_stable_ids(db_url,
     publish_directory(db_url, demo_services, [], run_id="run-1")
 
     assert published_membership(db_url) == {s.id: [m.record_id for m in s.members] for s in demo_services}
+
+
+def test_bulk_rows_get_the_column_defaults_and_utc_times_insert_would_give(db_url, demo_services):
+    version = publish_directory(db_url, demo_services, [], run_id="run-1", now=SECOND_RUN)
+
+    with engine_for(db_url).connect() as connection:
+        countries = connection.execute(
+            text("SELECT DISTINCT country FROM address WHERE directory_version_id = :v"), {"v": version.id}
+        ).scalars()
+        assert list(countries) == ["NL"]
+    service = read_services(db_url)[0]
+    assert service.first_seen == SECOND_RUN and service.first_seen.tzinfo is not None
+
+
+def test_stable_ids_are_the_uuid5_of_their_content():
+    key = "\x1f".join(["taxonomy_term", "life_domain", "finances"])
+
+    assert stable_id("taxonomy_term", "life_domain", "finances") == str(uuid.uuid5(_NAMESPACE, key))
+    assert stable_id("address", None, "Cliëntstraat 1") == str(
+        uuid.uuid5(_NAMESPACE, "address\x1f\x1fCliëntstraat 1")
+    )

@@ -9,6 +9,7 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from servicemap.cli import web_app as serve_app
 from servicemap.publish import current_version, publish_directory, read_service
 from servicemap.records import ClassifiedService, Label
 from servicemap.web import router
@@ -78,15 +80,16 @@ def web_app(database_url: str) -> FastAPI:
 @pytest.fixture(scope="module")
 def database(tmp_path_factory) -> str:
     url = f"sqlite:///{tmp_path_factory.mktemp('web') / 'directory.db'}"
-    publish_directory(url, [*referral_routes(demo_service_list()), hostile_service()], [], run_id="web-run-1")
+    services = [*referral_routes(demo_service_list()), hostile_service()]
+    publish_directory(url, services, [], run_id="web-run-1", synonyms=[["eenzaam", "eenzaamheid", "alleen"]])
     return url
 
 
-@pytest.fixture(scope="module")
-def base_url(database: str) -> Iterator[str]:
-    """The router served by uvicorn on 127.0.0.1, over a published SQLite directory."""
+@contextmanager
+def serving(app: FastAPI) -> Iterator[str]:
+    """`app` served by uvicorn on a free port of 127.0.0.1; yields its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(web_app(database), host="127.0.0.1", port=0, log_level="warning", lifespan="off")
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
@@ -95,9 +98,25 @@ def base_url(database: str) -> Iterator[str]:
             pytest.fail("the web server did not start")
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def base_url(database: str) -> Iterator[str]:
+    """The router served by uvicorn on 127.0.0.1, over a published SQLite directory."""
+    with serving(web_app(database)) as url:
+        yield url
+
+
+@pytest.fixture(scope="module")
+def served_url(database: str) -> Iterator[str]:
+    """The app `servicemap serve` runs: the pages with the API (and its /suggestions) beside them."""
+    with serving(serve_app(database, cors_origins=[])) as url:
+        yield url
 
 
 @pytest.fixture(scope="module")
@@ -204,7 +223,30 @@ def test_crawled_script_and_javascript_url_are_shown_as_text(client: httpx.Clien
     assert "javascript:window.__xss=&#39;link&#39;" in page
 
 
-@pytest.mark.parametrize("path", ["/zoeken?q=schulden", "/dienst/unknown", "/static/servicemap.css"])
+def test_search_box_offers_domains_and_synonyms_without_javascript(client: httpx.Client):
+    html = client.get("/zoeken").text
+    assert '<input id="q" name="q" type="search"' in html and 'list="suggesties"' in html
+    datalist = re.search(r'<datalist id="suggesties">(.*?)</datalist>', html, re.DOTALL)
+    options = re.findall(r'<option value="([^"]*)">', datalist.group(1))
+    assert {"Financiën", "Recht en veiligheid", "eenzaamheid", "alleen"} <= set(options)
+    assert "Schuldhulpverlening" not in options  # service names come from the API, as typed
+    # The only script is the external file the Content-Security-Policy allows.
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/suggesties.js" defer>']
+
+
+def test_the_suggestion_script_is_served_and_nothing_else_under_static(client: httpx.Client):
+    script = client.get("/static/suggesties.js")
+    assert script.status_code == 200
+    assert script.headers["content-type"].startswith("text/javascript")
+    assert "/suggestions?" in script.text and "innerHTML" not in script.text
+    missing = client.get("/static/../pages.py")
+    assert missing.status_code == 404
+    assert client.get("/static/reports.py").status_code == 404
+
+
+@pytest.mark.parametrize(
+    "path", ["/zoeken?q=schulden", "/dienst/unknown", "/static/servicemap.css", "/static/suggesties.js"]
+)
 def test_responses_carry_security_headers(client: httpx.Client, path: str):
     headers = client.get(path).headers
     assert headers["content-security-policy"] == (
@@ -336,6 +378,19 @@ def test_browser_search_filter_service_and_referral_sheet(page, base_url: str):
     assert page.locator("h1").inner_text() == "Verwijskaart: Thuisadministratie"
     page.emulate_media(media="print")
     assert page.locator("header.site").is_hidden()
+
+
+def test_browser_suggests_service_names_as_the_user_types(page, served_url: str):
+    page.goto(f"{served_url}/zoeken")
+    page.locator("#q").press_sequentially("maatjes", delay=20)
+    options = page.locator("#suggesties option")
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#suggesties option')].some(o => o.value.startsWith('Maatjes'))"
+    )
+    assert "Maatjesproject Samen Op Pad" in [o.get_attribute("value") for o in options.all()]
+    page.fill("#q", "Maatjesproject Samen Op Pad")
+    page.click("button[type=submit]")
+    assert page.locator("article.card h3").first.inner_text() == "Maatjesproject Samen Op Pad"
 
 
 def test_browser_does_not_run_crawled_script(page, base_url: str):

@@ -1,14 +1,19 @@
 """Whole-region assets: merge the sources' records into services, label them, publish them."""
 
+import time
 from collections import Counter
+from datetime import UTC, datetime
 
 import dagster as dg
 
+from pipelines.assets.ingest import crawl_history
 from pipelines.resources import ServicemapSettings
 from servicemap.classify import classify_services, load_overrides, load_taxonomy
 from servicemap.dedup import DedupResult, deduplicate
+from servicemap.guards import SourceHealth, assess_sources, health_markdown
 from servicemap.hsds import export_hsds
 from servicemap.publish import PublishedVersion, publish_directory, published_membership
+from servicemap.publish.versions import PublishOverride
 from servicemap.records import ClassifiedService, DirectoryService, Rejection
 from servicemap.reporting import markdown_table
 from servicemap.validate import Validation
@@ -19,6 +24,7 @@ def rejected_records(
     validated_records: dict[str, Validation],
 ) -> dg.Output[list[Rejection]]:
     """The quarantine: every record set aside by any stage, with its reason and raw form."""
+    started = time.monotonic()
     rejected = [
         r for source_id in sorted(validated_records) for r in validated_records[source_id].result.rejected
     ]
@@ -28,12 +34,13 @@ def rejected_records(
         rejected,
         metadata={
             "rejected": len(rejected),
+            "duration (s)": _seconds_since(started),
             "by source": dg.MetadataValue.md(
                 markdown_table(["source", "rejected"], Counter(r.source_id for r in rejected).most_common())
             ),
-            "by reason": dg.MetadataValue.md(
+            "top rejection reasons": dg.MetadataValue.md(
                 markdown_table(
-                    ["reason", "count", "example"], [(k, n, examples[k]) for k, n in reasons.most_common()]
+                    ["reason", "count", "example"], [(k, n, examples[k]) for k, n in reasons.most_common(10)]
                 )
             ),
         },
@@ -45,6 +52,7 @@ def service_clusters(
     settings: ServicemapSettings, validated_records: dict[str, Validation]
 ) -> dg.Output[DedupResult]:
     """Records of all sources grouped into services; services keep their published ids."""
+    started = time.monotonic()
     records = [r for source_id in sorted(validated_records) for r in validated_records[source_id].result.kept]
     trust = {source.id: source.trust for source in settings.load_sources().sources}
     result = deduplicate(records, trust=trust, previous=published_membership(settings.database_url))
@@ -53,11 +61,27 @@ def service_clusters(
         metadata={
             "records": len(records),
             "services": len(result.services),
+            "duration (s)": _seconds_since(started),
             "pairs compared": result.pairs_compared,
             "pairs by blocking rule": dg.MetadataValue.md(
                 markdown_table(["rule", "pairs"], sorted(result.blocking.items()))
             ),
             "uncertain pairs": len(result.uncertain),
+            "uncertain merges to review": dg.MetadataValue.md(
+                markdown_table(
+                    ["record", "record", "score", "agreeing", "conflicts and reasons"],
+                    [
+                        (
+                            e.a,
+                            e.b,
+                            f"{e.score:.1f}",
+                            ", ".join(e.agreeing()),
+                            "; ".join(e.conflicts + e.reasons),
+                        )
+                        for e in result.uncertain[:10]
+                    ],
+                )
+            ),
             "id changes (splits and merges)": len(result.splits_and_merges),
         },
     )
@@ -66,12 +90,14 @@ def service_clusters(
 @dg.asset(group_name="directory")
 def directory_services(service_clusters: DedupResult) -> dg.Output[list[DirectoryService]]:
     """One golden record per service, each field with the record and URL it came from."""
+    started = time.monotonic()
     services = service_clusters.services
     sizes = Counter(len(s.members) for s in services)
     return dg.Output(
         services,
         metadata={
             "services": len(services),
+            "duration (s)": _seconds_since(started),
             "services by number of source records": dg.MetadataValue.md(
                 markdown_table(["records", "services"], sorted(sizes.items()))
             ),
@@ -82,9 +108,40 @@ def directory_services(service_clusters: DedupResult) -> dg.Output[list[Director
 @dg.asset(group_name="directory")
 def classified_services(directory_services: list[DirectoryService]) -> dg.Output[list[ClassifiedService]]:
     """Services labelled with their life domains and facets, each label with its evidence."""
+    started = time.monotonic()
     taxonomy = load_taxonomy()
     services = classify_services(directory_services, taxonomy, overrides=load_overrides(taxonomy))
-    return dg.Output(services, metadata={"services": len(services), **label_distribution(services)})
+    return dg.Output(
+        services,
+        metadata={
+            "services": len(services),
+            "duration (s)": _seconds_since(started),
+            **label_distribution(services),
+        },
+    )
+
+
+@dg.asset(group_name="directory", deps=["crawled_records"])
+def source_health(
+    context: dg.AssetExecutionContext, settings: ServicemapSettings
+) -> dg.Output[list[SourceHealth]]:
+    """Each source's last successful crawl against its freshness policy, and its yield, HTTP
+    errors and robots.txt answers compared with the crawl before: a site that changed shows here
+    before its services go stale."""
+    started = time.monotonic()
+    sources = settings.load_sources().enabled
+    history = {source.id: crawl_history(context.instance, source.id) for source in sources}
+    health = assess_sources(sources, history, datetime.now(UTC), settings.max_service_drop)
+    return dg.Output(
+        health,
+        metadata={
+            "sources": len(health),
+            "stale": sum(h.stale for h in health),
+            "sources with changes": sum(bool(h.changes) for h in health),
+            "duration (s)": _seconds_since(started),
+            "yield, HTTP errors and robots vs the crawl before": dg.MetadataValue.md(health_markdown(health)),
+        },
+    )
 
 
 @dg.asset(group_name="publish", kinds={"sqlite", "postgres"})
@@ -94,18 +151,26 @@ def published_directory(
     classified_services: list[ClassifiedService],
     rejected_records: list[Rejection],
 ) -> dg.Output[PublishedVersion]:
-    """The directory as readers see it: a new version, made current in one transaction."""
+    """The directory as readers see it: a new version, made current in one transaction. It runs
+    only when the blocking checks passed, or failed and were overridden: then the override is
+    recorded in the version row."""
+    started = time.monotonic()
+    overridden = overridden_checks(context)
     version = publish_directory(
         settings.database_url,
         classified_services,
         rejected_records,
         context.run.run_id,
         synonyms=load_taxonomy().synonyms,
+        override=PublishOverride(reason=settings.override_reason, checks=overridden) if overridden else None,
     )
     return dg.Output(
         version,
         metadata={
             "version": version.id,
+            "duration (s)": _seconds_since(started),
+            "overridden checks": ", ".join(overridden) or "none",
+            "override reason": version.override_reason or "none",
             "services": version.services,
             "organizations": version.organizations,
             "source records": version.source_records,
@@ -118,11 +183,13 @@ def published_directory(
 @dg.asset(group_name="publish")
 def hsds_export(settings: ServicemapSettings, published_directory: PublishedVersion) -> dg.MaterializeResult:
     """The current directory as an Open Referral HSDS 3.0 JSON file and tabular data package."""
+    started = time.monotonic()
     summary = export_hsds(settings.database_url, settings.work_path("export", "hsds"))
     return dg.MaterializeResult(
         metadata={
             "directory version": published_directory.id,
             "services": summary.services,
+            "duration (s)": _seconds_since(started),
             "files": dg.MetadataValue.md(markdown_table(["file"], [(f,) for f in summary.files])),
         }
     )
@@ -141,3 +208,20 @@ def label_distribution(services: list[ClassifiedService]) -> dict[str, dg.Metada
     return {
         "services by life domain": dg.MetadataValue.md(markdown_table(["domain", "label", "services"], rows))
     }
+
+
+# Set in a blocking check's metadata when the operator's override turned its failure into a warning.
+OVERRIDE_KEY = "overridden by the operator"
+
+
+def overridden_checks(context: dg.AssetExecutionContext) -> list[str]:
+    """The blocking checks of this run that failed and were overridden, from the run's event log."""
+    records = context.instance.get_records_for_run(
+        context.run.run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION
+    ).records
+    evaluations = [r.event_log_entry.dagster_event.event_specific_data for r in records]
+    return sorted({e.check_name for e in evaluations if not e.passed and OVERRIDE_KEY in e.metadata})
+
+
+def _seconds_since(started: float) -> float:
+    return round(time.monotonic() - started, 2)

@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -44,6 +45,15 @@ def fail(message: str, code: int) -> typer.Exit:
     """Print `message` as plain text ('[0]' in it stays '[0]') and return the exit to raise."""
     errors.print(Text.assemble(("error: ", "bold red"), message))
     return typer.Exit(code)
+
+
+def progress_bar(total: int | None = None) -> Progress:
+    """A bar on stderr, gone when the work is done: stdout keeps only the result (or its JSON).
+    With `total` None the bar pulses: work whose length is not known beforehand."""
+    columns = [TextColumn("{task.description}"), BarColumn()]
+    if total is not None:
+        columns.append(MofNCompleteColumn())
+    return Progress(*columns, TimeElapsedColumn(), console=errors, transient=True)
 
 
 @contextmanager
@@ -99,8 +109,10 @@ def run(
         )
         instance = stack.enter_context(dagster_instance(work_dir))
         try:
-            with console.status("starting") as status:
-                summary = run_pipeline(settings, instance, progress=lambda step: status.update(f"{step} …"))
+            # One step per source (crawl, normalise, validate), then the directory step.
+            steps = len(settings.load_sources().enabled) + 1
+            with progress_bar(steps) as bar:
+                summary = run_pipeline(settings, instance, progress=_RunSteps(bar, steps))
         except SourcesConfigError as exc:
             raise fail(str(exc), EXIT_BAD_INPUT) from None
         except PipelineFailed as exc:
@@ -109,6 +121,20 @@ def run(
         console.print_json(summary.model_dump_json())
         return
     _print_summary(summary)
+
+
+class _RunSteps:
+    """The run's bar: as each step starts, the ones before it are done."""
+
+    def __init__(self, bar: Progress, total: int):
+        self.bar = bar
+        self.task = bar.add_task("starting", total=total)
+        self.started = 0
+
+    def __call__(self, step: str) -> None:
+        what = "merging (dedup), classifying, publishing" if step == "directory" else f"crawling {step}"
+        self.bar.update(self.task, completed=self.started, description=what)
+        self.started += 1
 
 
 def _ensure_sqlite_dir(database: str) -> None:
@@ -260,6 +286,7 @@ def versions(database: DatabaseOption = DEFAULT_DATABASE, as_json: JsonOption = 
             "organizations",
             "records",
             "rejected",
+            "checks",
             "current",
         ],
         [
@@ -272,16 +299,25 @@ def versions(database: DatabaseOption = DEFAULT_DATABASE, as_json: JsonOption = 
                 v.organizations,
                 v.source_records,
                 v.rejected,
+                "overridden" if v.overridden_checks else "passed",
                 "yes" if v.is_current else "",
             )
             for v in kept
         ],
         numeric=("services", "inactive", "organizations", "records", "rejected"),
     )
+    for v in kept:
+        if v.overridden_checks:
+            console.print(
+                Text(
+                    f"Version {v.id} was published although {', '.join(v.overridden_checks)} failed; "
+                    f"override reason: {v.override_reason}"
+                )
+            )
 
 
 @app.command()
-def rollback(database: DatabaseOption = DEFAULT_DATABASE) -> None:
+def rollback(database: DatabaseOption = DEFAULT_DATABASE, as_json: JsonOption = False) -> None:
     """Make the version before the current one current again."""
     from servicemap.publish import RollbackError
     from servicemap.publish import rollback as rollback_directory
@@ -290,6 +326,9 @@ def rollback(database: DatabaseOption = DEFAULT_DATABASE) -> None:
         version = rollback_directory(database)
     except RollbackError as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from None
+    if as_json:
+        console.print_json(version.model_dump_json())
+        return
     console.print(
         f"Version {version.id} of {version.published_at:%Y-%m-%d %H:%M} ({version.services} services) "
         "is current again.",
@@ -335,15 +374,22 @@ def changes(
 def export(
     out_dir: Annotated[Path, typer.Argument(help="Directory for the HSDS files.")] = Path("var/export/hsds"),
     database: DatabaseOption = DEFAULT_DATABASE,
+    as_json: JsonOption = False,
 ) -> None:
     """Export the current directory as Open Referral HSDS 3.0 (JSON and a tabular data package)."""
     from servicemap.hsds import export_hsds
     from servicemap.publish import NoDirectoryPublished
 
     try:
-        summary = export_hsds(database, out_dir)
+        # export_hsds reports no steps, so the bar pulses until the files are written.
+        with progress_bar() as bar:
+            bar.add_task(f"exporting to {out_dir}", total=None)
+            summary = export_hsds(database, out_dir)
     except NoDirectoryPublished as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from None
+    if as_json:
+        console.print_json(summary.model_dump_json())
+        return
     console.print(
         f"{summary.services} services of version {summary.version_id} written to {out_dir}:", highlight=False
     )
@@ -402,6 +448,7 @@ def evaluate_classification(
     ground_truth: Annotated[
         Path | None, typer.Option(help="Ground truth JSON (default: the demo's).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Per-label precision, recall and F1 of the published labels against the ground truth."""
     from servicemap.evaluation import evaluate_classification as evaluate
@@ -412,7 +459,23 @@ def evaluate_classification(
         scores = evaluate(database, load_ground_truth(ground_truth))
     except NoDirectoryPublished as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from None
+    if as_json:
+        console.print_json(json.dumps({name: _label_scores(table) for name, table in scores.items()}))
+        return
     console.print(Text(format_classification(scores, markdown=False)))
+
+
+def _label_scores(scores) -> dict:
+    """One taxonomy's scores as `evaluate classification --json` prints them."""
+
+    def score(s) -> dict:
+        return {"precision": s.precision, "recall": s.recall, "f1": s.f1, "support": s.support}
+
+    return {
+        "items": scores.items,
+        "micro": score(scores.micro),
+        "per_label": {label: score(s) for label, s in scores.per_label.items()},
+    }
 
 
 @evaluate_app.command("search")
@@ -421,16 +484,22 @@ def evaluate_search_quality(
     ground_truth: Annotated[
         Path | None, typer.Option(help="Ground truth JSON (default: the demo's).")
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Recall@5 of the search quality set (src/servicemap/demo/search_queries.yaml), per query."""
     from servicemap.evaluation import load_ground_truth
     from servicemap.publish import NoDirectoryPublished
-    from servicemap.search.quality import evaluate_search, load_search_queries
+    from servicemap.search.quality import SearchQueriesError, evaluate_search, load_search_queries
 
     try:
         quality = evaluate_search(database, load_search_queries(), load_ground_truth(ground_truth))
     except NoDirectoryPublished as exc:
         raise fail(str(exc), EXIT_NOT_FOUND) from None
+    except SearchQueriesError as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    if as_json:
+        console.print_json(json.dumps({"recall_at_5": quality.recall_at_5, **quality.model_dump()}))
+        return
     console.print(Text(quality.table()))
     console.print(f"recall@5: {quality.recall_at_5:.3f} over {len(quality.queries)} queries", highlight=False)
 
@@ -438,6 +507,7 @@ def evaluate_search_quality(
 @taxonomy_app.command("check")
 def taxonomy_check(
     path: Annotated[Path | None, typer.Argument(help="A taxonomy file (default: the packaged one).")] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a taxonomy file: domains, facets, ZRM and Positive Health mappings, lexicons."""
     from servicemap.classify import TaxonomyError, load_taxonomy
@@ -446,6 +516,10 @@ def taxonomy_check(
         taxonomy = load_taxonomy(path)
     except TaxonomyError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
+    if as_json:
+        terms = {t.id: [term.id for term in t.terms] for t in taxonomy.taxonomies}
+        console.print_json(json.dumps({"path": str(path) if path else None, "valid": True, "terms": terms}))
+        return
     counts = ", ".join(f"{t.id}: {len(t.terms)} terms" for t in taxonomy.taxonomies)
     console.print(f"{path or 'the packaged taxonomy'}: valid ({counts}).", highlight=False)
 
@@ -466,12 +540,28 @@ def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(min=1, max=65535)] = 8000,
     cors_origin: Annotated[list[str], typer.Option(help="An origin allowed to call the API.")] = [],  # noqa: B006
-    database: DatabaseOption = DEFAULT_DATABASE,
+    database: Annotated[
+        str,
+        typer.Option(
+            "--database",
+            # The pipeline's URL serves a SQLite directory as well; on PostgreSQL its writer
+            # role is refused below, so the read-only role's URL must be given.
+            envvar=["SERVICEMAP_API_DATABASE_URL", "SERVICEMAP_DATABASE_URL"],
+            help="Directory database URL to read; on PostgreSQL the read-only role's (docs/security.md).",
+        ),
+    ] = DEFAULT_DATABASE,
 ) -> None:
     """Serve the HSDS 3.0 API and the search page for professionals (http://HOST:PORT/zoeken)."""
     import uvicorn
 
-    uvicorn.run(web_app(database, cors_origin), host=host, port=port)
+    from servicemap.api.security import SecuritySettingsError, WritableDatabaseRole, ensure_read_only
+
+    try:
+        ensure_read_only(database)
+        application = web_app(database, cors_origin)
+    except (WritableDatabaseRole, SecuritySettingsError) as exc:
+        raise fail(str(exc), EXIT_BAD_INPUT) from None
+    uvicorn.run(application, host=host, port=port)
 
 
 @app.command()
@@ -504,6 +594,7 @@ def ui(
 @sources_app.command("check")
 def sources_check(
     path: Annotated[Path, typer.Argument(help="The sources file.")] = Path("sources.yaml"),
+    as_json: JsonOption = False,
 ) -> None:
     """Check a sources file without crawling anything."""
     from servicemap.sources import SourcesConfigError, load_sources
@@ -512,4 +603,8 @@ def sources_check(
         sources = load_sources(path)
     except SourcesConfigError as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
+    if as_json:
+        listed = [{"id": s.id, "kind": s.kind, "enabled": s.enabled} for s in sources.sources]
+        console.print_json(json.dumps({"path": str(path), "valid": True, "sources": listed}))
+        return
     console.print(f"{path}: {len(sources.sources)} source(s), all valid.")

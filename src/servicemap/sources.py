@@ -64,6 +64,8 @@ class SourceConfig(_Strict):
     selectors: dict[str, str] = Field(default_factory=dict)
     trust: float = Field(default=0.5, ge=0.0, le=1.0)
     enabled: bool = True
+    # Days after its last successful crawl that a source counts as stale: two missed weekly re-crawls.
+    max_age_days: int = Field(default=14, ge=1, le=366)
 
     @field_validator("id")
     @classmethod

@@ -1,21 +1,25 @@
 """The read-only HSDS 3.0 API over the published directory: a thin layer over `search`,
 the publish tables and the HSDS export's nesting, with every error mapped here, once."""
 
+import json
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
-from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+from sqlalchemy import Connection
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from servicemap.api import queries
+from servicemap.api.security import SecuritySettings, add_security
 from servicemap.publish import NoDirectoryPublished, PublishedVersion, current_version, directory_engine
+from servicemap.publish.db import request_engine
 from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, search
 from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
 from servicemap.search.query import MAX_LIMIT as MAX_SEARCH_HITS
@@ -58,6 +62,13 @@ class Page(BaseModel):
     contents: list[dict[str, Any]]
 
 
+class SuggestionsBody(BaseModel):
+    """Terms that complete `query`, for a search box's list of suggestions."""
+
+    query: str
+    suggestions: list[queries.Suggestion]
+
+
 class _NotModified(Exception):
     def __init__(self, etag: str):
         self.etag = etag
@@ -69,6 +80,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         "description": "A parameter the directory cannot answer, e.g. an unknown domain",
     },
     422: {"model": ErrorBody, "description": "A parameter of the wrong type or out of range"},
+    429: {"model": ErrorBody, "description": "Too many requests from this client; see Retry-After"},
     503: {"model": ErrorBody, "description": "No directory has been published yet"},
 }
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
@@ -83,8 +95,11 @@ PerPage = Annotated[int, Query(ge=1, le=MAX_PER_PAGE, description=f"Items per pa
 Filter = Annotated[str | None, Query(max_length=MAX_FILTER_LENGTH)]
 
 
-def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
-    """The API for the directory at `database_url` (which is never logged nor shown)."""
+def create_app(
+    database_url: str, cors_origins: Sequence[str] = (), security: SecuritySettings | None = None
+) -> FastAPI:
+    """The API for the directory at `database_url` (which is never logged nor shown); the rate
+    limit from `security`, else from the environment (`SecuritySettings.from_env`)."""
     app = FastAPI(
         title="servicemap — sociale kaart (HSDS 3.0)",
         version=API_VERSION,
@@ -93,13 +108,21 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
         redoc_url=None,
         dependencies=[Depends(_refuse_nul)],
     )
-    if cors_origins:
-        app.add_middleware(CORSMiddleware, allow_origins=list(cors_origins), allow_methods=["GET"])
+    add_security(app, security or SecuritySettings.from_env(cors_origins))
     _add_error_handlers(app)
 
-    def directory(request: Request, response: Response) -> PublishedVersion:
+    def snapshot() -> Iterator[Connection]:
+        """One connection, and so one transaction, per request: the version and its rows are read
+        in one snapshot, and a publish pruning that version meanwhile takes nothing away."""
+        directory_engine(database_url)  # migrated on first use
+        with request_engine(database_url).connect() as connection:
+            yield connection
+
+    Snapshot = Annotated[Connection, Depends(snapshot)]
+
+    def directory(request: Request, response: Response, connection: Snapshot) -> PublishedVersion:
         """The current version; answers 304 when the client has it, else sets the caching headers."""
-        version = current_version(database_url)
+        version = current_version(database_url, connection)
         etag = f'"{version.id}"'
         if etag in _etags(request.headers.get("if-none-match", "")):
             raise _NotModified(etag)
@@ -131,6 +154,8 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
     )
     def list_services(
         version: Directory,
+        connection: Snapshot,
+        response: Response,
         search_text: Annotated[
             str | None,
             Query(
@@ -181,7 +206,7 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
                 description=f"Distance from `postcode`; {DEFAULT_RADIUS_KM:g} km if left out",
             ),
         ] = None,
-    ) -> Page:
+    ) -> Response:
         filters = queries.ServiceFilters(
             domain=domain,
             audience=audience,
@@ -192,53 +217,86 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
             organization_id=organization_id,
             modified_after=_utc(modified_after),
         )
-        with directory_engine(database_url).connect() as connection:
-            queries.check_filters(connection, version.id, filters)
+        queries.check_filters(connection, version.id, filters)
+        ranked = (search_text or "").strip() or any(
+            v is not None for v in (zrm, positive_health, postcode, radius_km)
+        )
+        if not ranked:
             ids = queries.matching_service_ids(connection, version.id, filters)
-            ranked = (search_text or "").strip() or any(
-                v is not None for v in (zrm, positive_health, postcode, radius_km)
+        else:
+            # The search function ranks and applies its own filters; the HSDS id filters
+            # (term, organization, modified_after) are applied here to its hits only, not
+            # to the whole directory first.
+            hits = search(
+                database_url,
+                search_text or "",
+                domain=domain,
+                zrm=zrm,
+                positive_health=positive_health,
+                audience=audience,
+                sector=sector,
+                access=access,
+                municipality=municipality,
+                near_postcode=postcode,
+                radius_km=radius_km,
+                limit=MAX_SEARCH_HITS,
             )
-            if ranked:
-                # The search function ranks and applies its own filters; the HSDS id filters
-                # (term, organization, modified_after) are applied here to its hits.
-                allowed = set(ids)
-                hits = search(
-                    database_url,
-                    search_text or "",
-                    domain=domain,
-                    zrm=zrm,
-                    positive_health=positive_health,
-                    audience=audience,
-                    sector=sector,
-                    access=access,
-                    municipality=municipality,
-                    near_postcode=postcode,
-                    radius_km=radius_km,
-                    limit=MAX_SEARCH_HITS,
-                )
-                ids = [h.service_id for h in hits if h.service_id in allowed]
-            start = (page - 1) * per_page
-            contents = queries.service_objects(connection, version.id, ids[start : start + per_page])
-        return _page(contents, len(ids), page, per_page)
+            ids = [h.service_id for h in hits]
+            if ids and filters.model_dump(include=queries.ID_FILTERS, exclude_none=True):
+                allowed = set(queries.matching_service_ids(connection, version.id, filters, among=ids))
+                ids = [i for i in ids if i in allowed]
+        start = (page - 1) * per_page
+        bodies = queries.service_bodies(connection, database_url, version.id, ids[start : start + per_page])
+        return _page_response(bodies, len(ids), page, per_page, response)
 
     @app.get(
         "/services/{service_id}",
+        response_model=dict[str, Any],
         responses={**_CACHED, **_NOT_FOUND, **_ERRORS},
         summary="One service, full HSDS object with its lineage (metadata: source, URL, last seen)",
     )
-    def get_service(version: Directory, service_id: str) -> dict[str, Any]:
-        with directory_engine(database_url).connect() as connection:
-            found = queries.service_objects(connection, version.id, [service_id])
-        if not found:
+    async def get_service(
+        version: Directory, connection: Snapshot, service_id: str, response: Response
+    ) -> Response:
+        # A body already serialized is sent without a trip through the thread pool.
+        body = queries.cached_service_body(database_url, version.id, service_id)
+        if body is None:
+            body = await run_in_threadpool(
+                queries.service_body, connection, database_url, version.id, service_id
+            )
+        if body is None:
             raise HTTPException(404, f"no service with id {service_id!r} in directory version {version.id}")
-        return found[0]
+        # Returned as it was serialized: the caching headers of `directory` are copied over.
+        return Response(body, media_type="application/json", headers=dict(response.headers))
+
+    @app.get(
+        "/suggestions",
+        response_model=SuggestionsBody,
+        responses={**_CACHED, **_ERRORS},
+        summary="Search-box suggestions: domain labels, synonyms and service names completing `q`",
+    )
+    def suggest(
+        version: Directory,
+        q: Annotated[
+            str,
+            Query(
+                max_length=MAX_QUERY_LENGTH,
+                description=(
+                    "What was typed so far; matched at the start of any word of a term, accents "
+                    f"and case ignored. Fewer than {queries.MIN_SUGGESTION_PREFIX} letters: no suggestions."
+                ),
+            ),
+        ] = "",
+        limit: Annotated[int, Query(ge=1, le=queries.MAX_SUGGESTIONS)] = 10,
+    ) -> SuggestionsBody:
+        found = queries.suggestions(database_url, version.id, q, limit)
+        return SuggestionsBody(query=q, suggestions=found)
 
     @app.get("/organizations", response_model=Page, responses={**_CACHED, **_ERRORS}, summary="Organizations")
     def list_organizations(
-        version: Directory, page: PageNumber = 1, per_page: PerPage = DEFAULT_PER_PAGE
+        version: Directory, connection: Snapshot, page: PageNumber = 1, per_page: PerPage = DEFAULT_PER_PAGE
     ) -> Page:
-        with directory_engine(database_url).connect() as connection:
-            found = queries.organizations(connection, version.id)
+        found = queries.organizations(connection, version.id)
         return _paged(found, page, per_page)
 
     @app.get(
@@ -246,9 +304,8 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
         responses={**_CACHED, **_NOT_FOUND, **_ERRORS},
         summary="One organization with its services",
     )
-    def get_organization(version: Directory, organization_id: str) -> dict[str, Any]:
-        with directory_engine(database_url).connect() as connection:
-            found = queries.organizations(connection, version.id, organization_id)
+    def get_organization(version: Directory, connection: Snapshot, organization_id: str) -> dict[str, Any]:
+        found = queries.organizations(connection, version.id, organization_id)
         if not found:
             raise HTTPException(
                 404, f"no organization with id {organization_id!r} in directory version {version.id}"
@@ -257,10 +314,9 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
 
     @app.get("/taxonomies", response_model=Page, responses={**_CACHED, **_ERRORS}, summary="Taxonomies")
     def list_taxonomies(
-        version: Directory, page: PageNumber = 1, per_page: PerPage = DEFAULT_PER_PAGE
+        version: Directory, connection: Snapshot, page: PageNumber = 1, per_page: PerPage = DEFAULT_PER_PAGE
     ) -> Page:
-        with directory_engine(database_url).connect() as connection:
-            found = queries.taxonomies(connection, version.id)
+        found = queries.taxonomies(connection, version.id)
         return _paged(found, page, per_page)
 
     @app.get(
@@ -268,18 +324,18 @@ def create_app(database_url: str, cors_origins: Sequence[str] = ()) -> FastAPI:
     )
     def list_taxonomy_terms(
         version: Directory,
+        connection: Snapshot,
         page: PageNumber = 1,
         per_page: PerPage = DEFAULT_PER_PAGE,
         taxonomy_id: Filter = None,
     ) -> Page:
-        with directory_engine(database_url).connect() as connection:
-            found = queries.taxonomy_terms(connection, version.id, taxonomy_id)
+        found = queries.taxonomy_terms(connection, version.id, taxonomy_id)
         return _paged(found, page, per_page)
 
     return app
 
 
-def _refuse_nul(request: Request) -> None:
+async def _refuse_nul(request: Request) -> None:  # async: no thread-pool trip for a string check
     """A NUL byte is no text a directory holds, and PostgreSQL refuses it as a parameter."""
     for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
         if "\x00" in value:
@@ -300,6 +356,16 @@ def _utc(moment: datetime | None) -> datetime | None:
 def _paged(items: list[dict], page: int, per_page: int) -> Page:
     start = (page - 1) * per_page
     return _page(items[start : start + per_page], len(items), page, per_page)
+
+
+def _page_response(bodies: list[bytes], total: int, page: int, per_page: int, response: Response) -> Response:
+    """The HSDS page around service bodies serialized before: no service is parsed, validated
+    or serialized again. The caching headers `directory` set are copied over."""
+    fields = _page([], total, page, per_page).model_dump(mode="json", exclude={"contents"})
+    fields.update(size=len(bodies), empty=not bodies)
+    head = json.dumps(fields, separators=(",", ":"))[:-1].encode()
+    content = head + b',"contents":[' + b",".join(bodies) + b"]}"
+    return Response(content, media_type="application/json", headers=dict(response.headers))
 
 
 def _page(contents: list[dict], total: int, page: int, per_page: int) -> Page:

@@ -26,6 +26,18 @@ def backend(url: str) -> str:
 @lru_cache(maxsize=16)
 def engine_for(url: str) -> Engine:
     """An engine for `url`; SQLite in WAL mode so that readers keep reading during a publish."""
+    return _engine(url)
+
+
+@lru_cache(maxsize=16)
+def request_engine(url: str) -> Engine:
+    """A second engine for `url`, set up the same, for connections an API request holds from
+    start to end: such a request also takes one of `engine_for(url)` (search does), and two
+    pools cannot starve each other as one pool can when every holder waits for a second."""
+    return _engine(url)
+
+
+def _engine(url: str) -> Engine:
     if backend(url) == "postgresql":
         # One snapshot per transaction, as SQLite's WAL gives: a reader that looks up the
         # current version and then reads its rows still sees them if a publish prunes it.

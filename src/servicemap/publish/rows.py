@@ -9,13 +9,15 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from pydantic import Field
-from sqlalchemy import Connection, insert, select
+from sqlalchemy import Connection, select
 from sqlmodel import SQLModel
 
 from servicemap import records
 from servicemap.publish import tables as t
+from servicemap.publish.bulk import bulk_insert
 from servicemap.publish.search_index import SearchDocument
 from servicemap.publish.tables import stable_id
 
@@ -205,8 +207,7 @@ class VersionRows:
             )
 
     def _add_label(self, service_id: str, label: records.Label) -> None:
-        taxonomy_id = stable_id("taxonomy", label.taxonomy)
-        term_id = stable_id("taxonomy_term", label.taxonomy, label.term)
+        taxonomy_id, term_id = _term_ids(label.taxonomy, label.term)
         self._add(t.Taxonomy, (taxonomy_id,), id=taxonomy_id, name=label.taxonomy, description="")
         self._add(
             t.TaxonomyTerm,
@@ -260,9 +261,13 @@ class VersionRows:
 
     def write(self, connection: Connection) -> None:
         for table in t.VERSIONED_TABLES:
-            rows = list(self._rows[table].values())
-            if rows:
-                connection.execute(insert(table.__table__), rows)
+            bulk_insert(connection, table.__table__, list(self._rows[table].values()))
+
+
+@lru_cache(maxsize=4096)
+def _term_ids(taxonomy: str, term: str) -> tuple[str, str]:
+    """The ids of a taxonomy and its term: a few dozen terms label every service."""
+    return stable_id("taxonomy", taxonomy), stable_id("taxonomy_term", taxonomy, term)
 
 
 def load_services(

@@ -9,10 +9,12 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, text
 
-from servicemap.publish.text import compound_vocabulary, stemmed, with_compound_tails
+from servicemap.publish.bulk import driver_cursor
+from servicemap.publish.text import IndexText, compound_vocabulary, words
 
 SEARCH_TABLE = "service_search"
 SQLITE_VOCABULARY = "service_search_vocabulary"
+DOCUMENT_COLUMNS = ("name", "organization", "domains", "description")
 SEARCHED_TABLES = (
     SEARCH_TABLE,
     "service",
@@ -70,32 +72,39 @@ def index_documents(connection: Connection, version_id: str, documents: Iterable
     documents = list(documents)
     if not documents:
         return
-    columns = ("name", "organization", "domains", "description")
-    vocabulary = compound_vocabulary(getattr(d, c) for d in documents for c in columns)
+    found = [[words(getattr(d, c)) for c in DOCUMENT_COLUMNS] for d in documents]
+    vocabulary = compound_vocabulary(w for fields in found for field in fields for w in field)
     sqlite = connection.dialect.name == "sqlite"
-    rows = []
-    for d in documents:
-        row = {"version": version_id, "service_id": d.service_id}
-        for column in columns:
-            text_with_tails = with_compound_tails(getattr(d, column), vocabulary)
-            row[column] = stemmed(text_with_tails) if sqlite else text_with_tails
-        rows.append(row)
+    index_text = IndexText(vocabulary, stemmed=sqlite)
+    rows = [
+        (*(index_text(field) for field in fields), d.service_id, version_id)
+        for d, fields in zip(documents, found, strict=True)
+    ]
     if sqlite:
-        statement = text(
+        connection.exec_driver_sql(
             f"INSERT INTO {SEARCH_TABLE} "
             "(name, organization, domains, description, service_id, directory_version_id) "
-            "VALUES (:name, :organization, :domains, :description, :service_id, :version)"
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            rows,
         )
     else:
-        statement = text(
-            f"INSERT INTO {SEARCH_TABLE} (directory_version_id, service_id, document) VALUES "
-            "(:version, :service_id, "
-            "setweight(to_tsvector('dutch', :name), 'A') || "
-            "setweight(to_tsvector('dutch', :organization), 'B') || "
-            "setweight(to_tsvector('dutch', :domains), 'C') || "
-            "setweight(to_tsvector('dutch', :description), 'D'))"
+        # The texts go in by COPY; PostgreSQL then builds every tsvector in one statement.
+        connection.exec_driver_sql(
+            "CREATE TEMPORARY TABLE search_text (name TEXT, organization TEXT, domains TEXT, "
+            "description TEXT, service_id VARCHAR(36), directory_version_id VARCHAR(36)) "
+            "ON COMMIT DROP"
         )
-    connection.execute(statement, rows)
+        with driver_cursor(connection) as cursor, cursor.copy("COPY search_text FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        connection.exec_driver_sql(
+            f"INSERT INTO {SEARCH_TABLE} (directory_version_id, service_id, document) "
+            "SELECT directory_version_id, service_id, "
+            "setweight(to_tsvector('dutch', name), 'A') || "
+            "setweight(to_tsvector('dutch', organization), 'B') || "
+            "setweight(to_tsvector('dutch', domains), 'C') || "
+            "setweight(to_tsvector('dutch', description), 'D') FROM search_text"
+        )
     # Fresh statistics for the tables a search joins: planned on empty-table guesses, the
     # lookups of a hit's phones and addresses scan the whole version, and a distance or facet
     # filter runs a hundred times slower.

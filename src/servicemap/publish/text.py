@@ -53,14 +53,10 @@ def stem(word: str) -> str:
     return _STEMMER.stemWord(word)
 
 
-def stemmed(text: str | None) -> str:
-    """The text as the SQLite index stores it: its words' stems, space separated."""
-    return " ".join(stem(w) for w in words(text))
-
-
-def compound_vocabulary(texts: Iterable[str]) -> frozenset[str]:
-    """The words that may start a compound: every word of `texts` long enough and not a stop word."""
-    return frozenset(w for text in texts for w in words(text) if len(w) >= MIN_PART and w not in STOP_WORDS)
+def compound_vocabulary(found: Iterable[str]) -> frozenset[str]:
+    """The words that may start a compound: every word of `found` (words of the texts, as
+    `words` gives them) long enough and not a stop word."""
+    return frozenset(w for w in found if len(w) >= MIN_PART and w not in STOP_WORDS)
 
 
 def compound_tails(word: str, vocabulary: frozenset[str]) -> list[str]:
@@ -72,8 +68,21 @@ def compound_tails(word: str, vocabulary: frozenset[str]) -> list[str]:
     return [word[i:] for i in range(MIN_PART, len(word) - MIN_PART + 1) if word[:i] in vocabulary]
 
 
-def with_compound_tails(text: str | None, vocabulary: frozenset[str]) -> str:
-    """The text's words followed by the tails of its compounds, for the index to store."""
-    found = words(text)
-    tails = [tail for w in found for tail in compound_tails(w, vocabulary)]
-    return " ".join(found + tails)
+class IndexText:
+    """Texts as the index stores them: their words followed by the tails of their compounds,
+    stemmed for SQLite (PostgreSQL stems with its `dutch` configuration). A word's tails are
+    worked out once per publish, as the same words recur in thousands of services."""
+
+    def __init__(self, vocabulary: frozenset[str], stemmed: bool):
+        self._vocabulary = vocabulary
+        self._stemmed = stemmed
+        self._tails: dict[str, list[str]] = {}
+
+    def __call__(self, found: list[str]) -> str:
+        indexed = list(found)
+        for word in found:
+            tails = self._tails.get(word)
+            if tails is None:
+                tails = self._tails[word] = compound_tails(word, self._vocabulary)
+            indexed.extend(tails)
+        return " ".join(stem(w) for w in indexed) if self._stemmed else " ".join(indexed)

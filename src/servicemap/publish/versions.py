@@ -4,12 +4,12 @@ the last good one in place; the versions before it are kept for a rollback."""
 
 from __future__ import annotations
 
+import threading
 import uuid
 from datetime import UTC, datetime
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, RowMapping, delete, func, select, update
-from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
@@ -25,11 +25,13 @@ from servicemap.publish.rows import (
 from servicemap.publish.schema import migrate
 from servicemap.publish.search_index import drop_versions, index_documents
 from servicemap.records import ClassifiedService, Rejection
+from servicemap.secrets import redact_url
 
 DEFAULT_KEEP_VERSIONS = 3
 DEFAULT_KEEP_INACTIVE_RUNS = 3
 _version_table = t.DirectoryVersion.__table__
 _ensured: set[str] = set()
+_migrating = threading.Lock()
 
 
 class PublishError(RuntimeError):
@@ -55,18 +57,32 @@ class PublishedVersion(BaseModel):
     source_records: int
     rejected: int
     is_current: bool
+    override_reason: str | None = None
+    overridden_checks: list[str] | None = None
+
+
+class PublishOverride(BaseModel):
+    """An operator's decision to publish although blocking checks failed: kept in the version
+    row, so that anyone can later see why a version went out and which checks it skipped."""
+
+    reason: str
+    checks: list[str]
 
 
 def directory_engine(url: str) -> Engine:
     """The engine for `url`, with the directory schema migrated to the newest revision on first use."""
     if url not in _ensured:
-        migrate(url)
-        _ensured.add(url)
+        # Once per process: the first requests of a fresh API worker arrive together, and
+        # Alembic's environment is not safe to run from two threads at once.
+        with _migrating:
+            if url not in _ensured:
+                migrate(url)
+                _ensured.add(url)
     return engine_for(url)
 
 
 def _safe(url: str) -> str:
-    return make_url(url).render_as_string(hide_password=True)
+    return redact_url(url)
 
 
 def publish_directory(
@@ -79,6 +95,7 @@ def publish_directory(
     keep_versions: int = DEFAULT_KEEP_VERSIONS,
     keep_inactive_runs: int = DEFAULT_KEEP_INACTIVE_RUNS,
     now: datetime | None = None,
+    override: PublishOverride | None = None,
 ) -> PublishedVersion:
     """Write `services` as the new current directory version in one transaction.
 
@@ -86,12 +103,15 @@ def publish_directory(
     the date it went missing, for `keep_inactive_runs` publishes in a row (a source that is
     down for a day does not empty the directory); then it is removed. Each service keeps the
     publish that first had it and the one at which its content last changed. Versions beyond
-    the newest `keep_versions` are pruned.
+    the newest `keep_versions` are pruned. An `override` (failed checks published anyway) is
+    recorded in the version row.
     """
     if keep_versions < 2:
         raise PublishError(f"keep_versions={keep_versions}: at least 2 are needed to keep one for rollback")
     if keep_inactive_runs < 0:
         raise PublishError(f"keep_inactive_runs={keep_inactive_runs}: expected 0 or more publishes")
+    if override is not None and not override.reason.strip():
+        raise PublishError(f"run {run_id!r}: an override of {override.checks} needs a reason, got none")
     problems = [f"service {s.name!r}: id {s.id!r} is not a UUID" for s in services if not _is_uuid(s.id)]
     if problems:
         raise PublishError(f"run {run_id!r} not published: " + "; ".join(problems))
@@ -100,7 +120,15 @@ def publish_directory(
     try:
         with engine.begin() as connection:
             return _publish(
-                connection, services, rejected, run_id, synonyms or [], keep_versions, keep_inactive_runs, now
+                connection,
+                services,
+                rejected,
+                run_id,
+                synonyms or [],
+                keep_versions,
+                keep_inactive_runs,
+                now,
+                override,
             )
     except SQLAlchemyError as exc:
         cause = getattr(exc, "orig", None) or exc
@@ -127,6 +155,7 @@ def _publish(
     keep_versions: int,
     keep_inactive_runs: int,
     now: datetime,
+    override: PublishOverride | None,
 ) -> PublishedVersion:
     _lock_versions(connection)
     previous = _current_row(connection)
@@ -183,6 +212,8 @@ def _publish(
         source_records=sum(len({m.record_id for m in s.members}) for s in services),
         rejected=len(rejected),
         is_current=True,
+        override_reason=override.reason.strip() if override else None,
+        overridden_checks=sorted(override.checks) if override else None,
     )
     connection.execute(update(_version_table).values(is_current=False))
     connection.execute(_version_table.insert().values(**version.model_dump()))
@@ -241,9 +272,14 @@ def _prune(connection: Connection, keep_versions: int) -> None:
     connection.execute(delete(_version_table).where(_version_table.c.id.in_(old)))
 
 
-def current_version(url: str) -> PublishedVersion:
-    with directory_engine(url).connect() as connection:
+def current_version(url: str, connection: Connection | None = None) -> PublishedVersion:
+    """The current version; read on `connection` when given, so that a reader's later queries
+    in that transaction see this version's rows even if a publish prunes it meanwhile."""
+    if connection is not None:
         row = _current_row(connection)
+    else:
+        with directory_engine(url).connect() as own:
+            row = _current_row(own)
     if row is None:
         raise NoDirectoryPublished(f"{_safe(url)} has no published directory yet")
     return PublishedVersion.model_validate(dict(row))

@@ -13,15 +13,16 @@ import bisect
 import math
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
+from pathlib import Path
 
+import yaml
 from pydantic import BaseModel, Field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Connection, text
-from sqlalchemy.engine import make_url
 
 from servicemap.classify import load_taxonomy
 from servicemap.publish.rows import DOMAIN_TAXONOMY
@@ -29,6 +30,8 @@ from servicemap.publish.search_index import SEARCH_TABLE, SQLITE_VOCABULARY
 from servicemap.publish.tables import SynonymGroup
 from servicemap.publish.text import STOP_WORDS, fold, stem, words
 from servicemap.publish.versions import NoDirectoryPublished, directory_engine
+from servicemap.search.geocode import GeocoderError, PdokGeocoder
+from servicemap.secrets import redact_url
 
 MAX_QUERY_LENGTH = 200
 MAX_LIMIT = 100
@@ -46,12 +49,21 @@ MAX_SUFFIX = 5
 SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
 # ts_rank_cd weights in PostgreSQL's order: D (description), C (domains), B (organization), A (name).
 POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
+# Ranking reads every match, and a broad word ('hulp') matches tens of thousands of services
+# in a large directory. So the engine ranks its matches alone, without a join or a filter, and
+# keeps the best CANDIDATE_CAP; the filters run on the first FIRST_FILTERED of those, then on
+# the rest. That is the top `limit` (up to the order of equal scores) whenever `limit` of them
+# pass; when fewer pass and the cap was full, the filters run inside the ranking query.
+CANDIDATE_CAP = 2000
+FIRST_FILTERED = 200
 SNIPPET_LENGTH = 160
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 300.0
 KM_PER_DEGREE = 111.2
 _POSTCODE = re.compile(r"^\s*([1-9]\d{3})\s*([A-Za-z]{2})?\s*$")
 WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
+MAX_AGE = 120
+AUDIENCE_AGES = Path(__file__).with_name("audience_ages.yaml")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 
 
@@ -120,6 +132,8 @@ def search(
     synonyms: Sequence[Sequence[str]] | None = None,
     include_inactive: bool = False,
     explain: bool = False,
+    age: int | None = None,
+    geocoder: PdokGeocoder | None = None,
 ) -> list[SearchHit]:
     """Services of the current directory that match `query`, best first.
 
@@ -130,18 +144,22 @@ def search(
     `open_at` keeps the services whose weekly opening hours include that weekday and time
     (pass the current time in Europe/Amsterdam for "open now"); hours written only as a note
     ('op afspraak') do not count.
+    `age` keeps the services whose audience admits that age (see audience_ages.yaml).
+    `geocoder` locates a `near_postcode` the directory has no address for; by default the
+    PDOK Locatieserver when SERVICEMAP_PDOK_GEOCODER_URL is set, else none.
     `synonyms` replaces the groups stored at publish time, e.g. [["eenzaam", "alleen"]].
     `explain` adds to each hit which query words matched which fields.
     """
     query = query.strip()
     facets = {"audience": audience, "sector": sector, "access": access}
     _check(query, limit, radius_km, near_postcode, language)
+    if age is not None and not 0 <= age <= MAX_AGE:
+        raise InvalidQuery(f"age={age}: expected a whole number of years from 0 to {MAX_AGE}")
     engine = directory_engine(url)
     with engine.connect() as connection:
         version = connection.execute(text("SELECT id FROM directory_version WHERE is_current")).scalar()
         if version is None:
-            shown = make_url(url).render_as_string(hide_password=True)
-            raise NoDirectoryPublished(f"no directory has been published to {shown!r} yet")
+            raise NoDirectoryPublished(f"no directory has been published to {redact_url(url)!r} yet")
         domains = _domains(connection, version, domain, zrm, positive_health)
         for name, term in facets.items():
             if term is not None:
@@ -150,16 +168,20 @@ def search(
         if municipality is None:
             municipality, query_words = _municipality_in(url, version, query_words)
         if near_postcode is None:
-            near_postcode, query_words = _postcode_in(connection, version, query_words)
+            near_postcode, query_words = _postcode_in(url, version, query_words)
         point = None
         if near_postcode is not None:
-            point = _locate(connection, version, near_postcode, radius_km or DEFAULT_RADIUS_KM)
+            if geocoder is None:
+                geocoder = PdokGeocoder.from_env()
+            point = _locate(url, version, near_postcode, radius_km or DEFAULT_RADIUS_KM, geocoder)
         filters, params = _filters(version, domains, facets, municipality, language, point, include_inactive)
         if open_at is not None:
             filters, params = _open_filter(filters, params, open_at)
+        if age is not None:
+            filters, params = _age_filter(filters, params, age)
         if not query_words:
             if not query and all(
-                v is None for v in (domains, municipality, language, point, open_at, *facets.values())
+                v is None for v in (domains, municipality, language, point, open_at, age, *facets.values())
             ):
                 raise InvalidQuery(
                     "give words to search for, or a domain, municipality, audience or postcode to list"
@@ -169,7 +191,7 @@ def search(
         else:
             groups = _synonym_groups(url, version, synonyms)
             vocabulary = _vocabulary(connection, url, version)
-            concepts = _concepts(query_words, groups, vocabulary.terms)
+            concepts = _concepts(query_words, groups, vocabulary)
             ranked = _match(connection, concepts, vocabulary, filters, params, limit) if concepts else []
         return _hits(connection, version, ranked, point, concepts if explain else None)
 
@@ -271,11 +293,10 @@ def _municipalities(url: str, version: str) -> tuple[str, ...]:
         return tuple(names)
 
 
-def _postcode_in(
-    connection: Connection, version: str, query_words: list[str]
-) -> tuple[str | None, list[str]]:
+def _postcode_in(url: str, version: str, query_words: list[str]) -> tuple[str | None, list[str]]:
     """A postcode in the query ('formulierenhulp bij 3511') becomes the distance filter, when
-    the directory has located addresses there; otherwise it stays a word ('wmo 2015')."""
+    the directory has located addresses there; otherwise it stays a word ('wmo 2015'). The
+    geocoder is not asked: a number in a query is more often not a postcode."""
     for index, word in enumerate(query_words):
         if not re.fullmatch(r"[1-9]\d{3}", word):
             continue
@@ -283,32 +304,61 @@ def _postcode_in(
         if end < len(query_words) and re.fullmatch(r"[a-z]{2}", query_words[end]):
             end += 1
         postcode = " ".join(query_words[index:end])
-        if _centroid(connection, version, postcode) is not None:
+        if _centroid(url, version, postcode) is not None:
             return postcode, query_words[:index] + query_words[end:]
     return None, query_words
 
 
-def _centroid(connection: Connection, version: str, postcode: str) -> tuple[float, float] | None:
+def _centroid(url: str, version: str, postcode: str) -> tuple[float, float] | None:
     """The mean position of the located addresses with this PC6, else with its PC4."""
     digits, letters = _POSTCODE.match(postcode).groups()
-    located = (
-        "SELECT avg(l.latitude) AS lat, avg(l.longitude) AS lon, count(*) AS n FROM address a "
-        "JOIN location l ON l.id = a.location_id AND l.directory_version_id = a.directory_version_id "
-        "WHERE a.directory_version_id = :v AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL AND "
-    )
-    attempts = []
-    if letters:
-        attempts.append(("upper(replace(a.postal_code, ' ', '')) = :code", digits + letters.upper()))
-    attempts.append(("substr(a.postal_code, 1, 4) = :code", digits))
-    for condition, code in attempts:
-        row = connection.execute(text(located + condition), {"v": version, "code": code}).one()
-        if row.n:
-            return float(row.lat), float(row.lon)
-    return None
+    centroids = _centroids(url, version)
+    if letters and digits + letters.upper() in centroids:
+        return centroids[digits + letters.upper()]
+    return centroids.get(digits)
 
 
-def _locate(connection: Connection, version: str, postcode: str, radius_km: float) -> _Point:
-    centroid = _centroid(connection, version, postcode)
+@lru_cache(maxsize=8)
+def _centroids(url: str, version: str) -> dict[str, tuple[float, float]]:
+    """PC6 ('3511AB') and PC4 ('3511') -> the mean position of the version's located addresses
+    there; read once per version (which never changes) instead of scanning the addresses of
+    every distance search."""
+    sums: dict[str, list[float]] = {}
+    with directory_engine(url).connect() as connection:
+        rows = connection.execute(
+            text(
+                "SELECT upper(replace(a.postal_code, ' ', '')) AS code, sum(l.latitude) AS lat, "
+                "sum(l.longitude) AS lon, count(*) AS n FROM address a JOIN location l "
+                "ON l.id = a.location_id AND l.directory_version_id = a.directory_version_id "
+                "WHERE a.directory_version_id = :v AND l.latitude IS NOT NULL "
+                "AND l.longitude IS NOT NULL GROUP BY upper(replace(a.postal_code, ' ', ''))"
+            ),
+            {"v": version},
+        )
+        for row in rows:
+            if not row.code or not _POSTCODE.match(row.code):
+                continue
+            for code in {row.code, row.code[:4]}:
+                total = sums.setdefault(code, [0.0, 0.0, 0])
+                total[0] += float(row.lat)
+                total[1] += float(row.lon)
+                total[2] += row.n
+    return {code: (lat / n, lon / n) for code, (lat, lon, n) in sums.items()}
+
+
+def _locate(url: str, version: str, postcode: str, radius_km: float, geocoder: PdokGeocoder | None) -> _Point:
+    """The point to measure from: the directory's own centroid of the postcode, else (when a
+    geocoder is set) the Locatieserver's."""
+    centroid = _centroid(url, version, postcode)
+    if centroid is None and geocoder is not None:
+        digits, letters = _POSTCODE.match(postcode).groups()
+        try:
+            centroid = geocoder.locate(digits + (letters or "").upper())
+        except GeocoderError as exc:
+            raise InvalidQuery(
+                f"near_postcode {postcode!r}: the directory has no located address with this postcode, "
+                f"and the geocoder failed ({exc}); try again or give a nearby postcode"
+            ) from exc
     if centroid is None:
         raise InvalidQuery(
             f"near_postcode {postcode!r}: the directory has no located address with this postcode "
@@ -391,6 +441,75 @@ def _open_filter(filters: str, params: dict, moment: datetime) -> tuple[str, dic
     return f"{filters} AND {condition}", {**params, "open_day": day, "open_time": moment.strftime("%H:%M")}
 
 
+@dataclass(frozen=True)
+class AgeRange:
+    """The ages an audience term is for: `minimum` up to, not including, `maximum` (None: no end)."""
+
+    minimum: int
+    maximum: int | None
+
+    def admits(self, age: int) -> bool:
+        return self.minimum <= age and (self.maximum is None or age < self.maximum)
+
+
+class AudienceAgesError(ValueError):
+    """The audience ages data names a term the taxonomy lacks, or has a range that is not one."""
+
+
+@lru_cache(maxsize=1)
+def audience_ages(path: Path = AUDIENCE_AGES) -> dict[str, AgeRange]:
+    """The age range of each audience term that has one (see audience_ages.yaml)."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    known = {term.id for term in load_taxonomy().terms(AUDIENCE_TAXONOMY)}
+    ranges = {}
+    for term, bounds in data.items():
+        if term not in known:
+            raise AudienceAgesError(f"{path}: {term!r} is not an audience term (known: {sorted(known)})")
+        if not isinstance(bounds, dict) or set(bounds) - {"min", "max"} or "min" not in bounds:
+            raise AudienceAgesError(
+                f"{path}: {term}: {bounds!r}, expected {{min: age}} or {{min: age, max: age}}"
+            )
+        minimum, maximum = bounds["min"], bounds.get("max")
+        if (
+            not isinstance(minimum, int)
+            or maximum is not None
+            and (not isinstance(maximum, int) or maximum <= minimum)
+        ):
+            raise AudienceAgesError(
+                f"{path}: {term}: min {minimum!r} and max {maximum!r} are not ages with min < max"
+            )
+        ranges[term] = AgeRange(minimum, maximum)
+    return ranges
+
+
+def _age_filter(filters: str, params: dict, age: int) -> tuple[str, dict]:
+    """Add: no audience term with an age range, or one whose range admits `age`. A service for
+    older people is not for a child; one for informal carers says nothing about age."""
+    ranges = audience_ages()
+    bounded = sorted(ranges)
+    if not bounded:
+        return filters, params
+    admitting = [term for term in bounded if ranges[term].admits(age)]
+
+    def audience_in(terms: list[str], prefix: str) -> str:
+        names = ", ".join(f":{prefix}{i}" for i in range(len(terms)))
+        return (
+            "EXISTS (SELECT 1 FROM service_facet g WHERE g.directory_version_id = s.directory_version_id "
+            f"AND g.service_id = s.id AND g.taxonomy = :age_taxonomy AND g.term IN ({names}))"
+        )
+
+    condition = f"NOT {audience_in(bounded, 'age_bounded')}"
+    if admitting:
+        condition = f"({condition} OR {audience_in(admitting, 'age_admits')})"
+    params = {
+        **params,
+        "age_taxonomy": AUDIENCE_TAXONOMY,
+        **{f"age_bounded{i}": term for i, term in enumerate(bounded)},
+        **{f"age_admits{i}": term for i, term in enumerate(admitting)},
+    }
+    return f"{filters} AND {condition}", params
+
+
 def _list(connection: Connection, filters: str, params: dict, limit: int) -> list[tuple[str, float]]:
     rows = connection.execute(
         text(f"SELECT s.id FROM service s WHERE {filters} ORDER BY s.name, s.id LIMIT :limit"),
@@ -420,7 +539,7 @@ def _stored_synonyms(url: str, version: str) -> list[list[list[str]]]:
 
 
 def _concepts(
-    query_words: list[str], groups: list[list[list[str]]], vocabulary: tuple[str, ...]
+    query_words: list[str], groups: list[list[list[str]]], vocabulary: _Vocabulary
 ) -> list[_Concept]:
     """The query as concepts, left to right: the longest synonym phrase at each word becomes
     its whole group; a stop word alone is dropped; a word the index cannot match is dropped."""
@@ -493,13 +612,80 @@ def _run(
 ) -> list[tuple[str, float]]:
     """The best `limit` services with every concept (a concept: any of its alternatives; an
     alternative: all of its terms), each term searched as a prefix."""
+    expression = _expression(connection, concepts)
+    candidates, full = _candidates(connection, expression, params["version"], CANDIDATE_CAP)
+    ranked: list[tuple[str, float]] = []
+    for start, end in ((0, FIRST_FILTERED), (FIRST_FILTERED, None)):
+        ranked += _passing(connection, candidates[start:end], filters, params, limit - len(ranked))
+        if len(ranked) >= limit:
+            return ranked
+    return _ranked_with_filters(connection, expression, filters, params, limit) if full else ranked
+
+
+def _expression(connection: Connection, concepts: list[_Concept]) -> str:
     if connection.dialect.name == "postgresql":
-        expression = " & ".join(
+        return " & ".join(
             "("
             + " | ".join("(" + " & ".join(_pg_prefix(t) for t in alt) + ")" for alt in c.alternatives)
             + ")"
             for c in concepts
         )
+    return " AND ".join(
+        "("
+        + " OR ".join("(" + " AND ".join(_fts5_prefix(t) for t in alt) + ")" for alt in c.alternatives)
+        + ")"
+        for c in concepts
+    )
+
+
+def _candidates(
+    connection: Connection, expression: str, version: str, cap: int
+) -> tuple[list[tuple[str, float]], bool]:
+    """The best `cap` matches of the index by its own score, of this version, and whether the
+    cap was reached. On SQLite the index ranks every kept version together; the cap counts all."""
+    if connection.dialect.name == "postgresql":
+        sql = (
+            f"SELECT service_id, ts_rank_cd('{POSTGRES_WEIGHTS}', document, query) AS score "
+            f"FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
+            "WHERE directory_version_id = :version AND document @@ query "
+            "ORDER BY score DESC LIMIT :cap"
+        )
+        rows = connection.execute(text(sql), {"match": expression, "version": version, "cap": cap}).all()
+        return [(row.service_id, float(row.score)) for row in rows], len(rows) == cap
+    weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
+    # Ranked on rowids alone; the service and version columns are read for the best only.
+    sql = (
+        f"SELECT q.service_id, q.directory_version_id AS version, c.score FROM ("
+        f"SELECT rowid AS row, -bm25({SEARCH_TABLE}, {weights}) AS score FROM {SEARCH_TABLE} "
+        f"WHERE {SEARCH_TABLE} MATCH :match ORDER BY score DESC LIMIT :cap) c "
+        f"JOIN {SEARCH_TABLE} q ON q.rowid = c.row ORDER BY c.score DESC"
+    )
+    rows = connection.execute(text(sql), {"match": expression, "cap": cap}).all()
+    found = [(row.service_id, float(row.score)) for row in rows if row.version == version]
+    return found, len(rows) == cap
+
+
+def _passing(
+    connection: Connection, candidates: list[tuple[str, float]], filters: str, params: dict, limit: int
+) -> list[tuple[str, float]]:
+    """The candidates that pass the filters, by score and then name, at most `limit`."""
+    scores = dict(candidates)
+    if not scores or limit <= 0:
+        return []
+    in_ids, bind = _in(list(scores))
+    rows = connection.execute(
+        text(f"SELECT s.id, s.name FROM service s WHERE {filters} AND s.id IN ({in_ids})"),
+        {**params, **bind},
+    )
+    passing = sorted((-scores[row.id], row.name, row.id) for row in rows)
+    return [(service_id, -negated) for negated, _, service_id in passing[:limit]]
+
+
+def _ranked_with_filters(
+    connection: Connection, expression: str, filters: str, params: dict, limit: int
+) -> list[tuple[str, float]]:
+    """Every match ranked with the filters applied: for filters that few of the best pass."""
+    if connection.dialect.name == "postgresql":
         sql = (
             f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, "
             "to_tsquery('simple', :match)) AS score "
@@ -509,12 +695,6 @@ def _run(
             "ORDER BY score DESC, s.name LIMIT :limit"
         )
     else:
-        expression = " AND ".join(
-            "("
-            + " OR ".join("(" + " AND ".join(_fts5_prefix(t) for t in alt) + ")" for alt in c.alternatives)
-            + ")"
-            for c in concepts
-        )
         weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
         sql = (
             f"SELECT s.id, -bm25({SEARCH_TABLE}, {weights}) AS score "
@@ -533,6 +713,21 @@ class _Vocabulary:
 
     terms: tuple[str, ...]
     counts: tuple[int, ...]
+    _lists: dict[tuple[str, int], list[str]] = field(default_factory=dict, compare=False, repr=False)
+
+    def of_length(self, length: int) -> list[str]:
+        """The terms of exactly this length, for typo correction; worked out once per version."""
+        key = ("of_length", length)
+        if key not in self._lists:
+            self._lists[key] = [v for v in self.terms if len(v) == length]
+        return self._lists[key]
+
+    def starts(self, length: int) -> list[str]:
+        """The first `length` letters of every term at least that long."""
+        key = ("starts", length)
+        if key not in self._lists:
+            self._lists[key] = sorted({v[:length] for v in self.terms if len(v) >= length})
+        return self._lists[key]
 
     def documents(self, concept: _Concept) -> int:
         """About how many documents have the concept: its most common alternative's rarest term,
@@ -561,13 +756,13 @@ def _vocabulary(connection: Connection, url: str, version: str) -> _Vocabulary:
     return _cached_vocabulary(url, version, connection.dialect.name == "postgresql")
 
 
-def _index_term(word: str, vocabulary: tuple[str, ...]) -> str | None:
+def _index_term(word: str, vocabulary: _Vocabulary) -> str | None:
     """The index term a query word stands for: its stem when the index has words starting
     with it, else the nearest term within TYPO_MAX_EDITS ('mantelzrog' -> 'mantelzorg'),
     else None (a word no service uses)."""
     term = stem(word)
-    at = bisect.bisect_left(vocabulary, term)
-    if at < len(vocabulary) and vocabulary[at].startswith(term):
+    at = bisect.bisect_left(vocabulary.terms, term)
+    if at < len(vocabulary.terms) and vocabulary.terms[at].startswith(term):
         return term
     if len(word) < TYPO_MIN_LENGTH:
         return None
@@ -577,8 +772,7 @@ def _index_term(word: str, vocabulary: tuple[str, ...]) -> str | None:
     # 'eenzaamhied' against 'eenzam'; each letter left over costs an eighth of an edit).
     for length in range(max(MIN_STEM, len(word) - MAX_SUFFIX), len(word) + 1):
         start = word[:length]
-        starts = _terms_of_length(vocabulary, length)
-        candidates = starts if length < len(word) else _starts(vocabulary, length)
+        candidates = vocabulary.of_length(length) if length < len(word) else vocabulary.starts(length)
         for candidate, distance, _ in process.extract(
             start, candidates, scorer=Levenshtein.distance, score_cutoff=TYPO_MAX_EDITS, limit=None
         ):
@@ -586,17 +780,6 @@ def _index_term(word: str, vocabulary: tuple[str, ...]) -> str | None:
             if distance <= TYPO_MAX_EDITS and (best is None or (cost, -length, candidate) < best):
                 best = (cost, -length, candidate)
     return best[2] if best and best[0] <= TYPO_MAX_EDITS else None
-
-
-@lru_cache(maxsize=64)
-def _terms_of_length(vocabulary: tuple[str, ...], length: int) -> list[str]:
-    return [v for v in vocabulary if len(v) == length]
-
-
-@lru_cache(maxsize=64)
-def _starts(vocabulary: tuple[str, ...], length: int) -> list[str]:
-    """The first `length` letters of every term at least that long."""
-    return sorted({v[:length] for v in vocabulary if len(v) >= length})
 
 
 def _fts5_prefix(term: str) -> str:

@@ -16,11 +16,14 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, PackageLoader, select_autoescape
 from sqlalchemy import text
 
+from servicemap.api.queries import suggestion_terms
+from servicemap.api.security import SECURITY_HEADERS
 from servicemap.classify import load_taxonomy
 from servicemap.publish import (
     NoDirectoryPublished,
     PublishedService,
     ServiceNotFound,
+    current_version,
     directory_engine,
     read_service,
 )
@@ -30,13 +33,8 @@ from servicemap.web.reports import MAX_CONTACT, MAX_MESSAGE, InvalidReport, TooM
 RESULT_LIMIT = 20
 MAX_FORM_BYTES = 16_384
 SHORT_DESCRIPTION = 220
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'self'; script-src 'self'; object-src 'none'; frame-ancestors 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
+# The page names no database: its URL (host, user) is nothing the public needs to see.
+NOTHING_PUBLISHED = "Er is nog geen sociale kaart gepubliceerd; probeer het later opnieuw."
 WEEKDAYS = {
     "MO": "maandag",
     "TU": "dinsdag",
@@ -54,6 +52,8 @@ CHIP_GROUPS = (
     ("toegang", "access", "Toegang"),
 )
 RADII_KM = (2, 5, 10, 25)
+# The files under static/ the page loads, each with its media type; nothing else is served.
+STATIC_FILES = {"servicemap.css": "text/css", "suggesties.js": "text/javascript"}
 DEFAULT_RADIUS_KM = 5.0
 
 router = APIRouter()
@@ -198,6 +198,8 @@ def search_page(
     }
     try:
         context["municipalities"] = _municipalities(url)
+        # Without JavaScript the browser still offers these; the script adds service names.
+        context["suggestions"] = suggestion_terms(url, current_version(url).id)
         if q is None and not any(value for name, value in filters.items() if name != "q"):
             return _page("zoeken.html", **context)
         near = filters["postcode"] or None
@@ -217,8 +219,8 @@ def search_page(
     except InvalidQuery as error:
         context["message"] = str(error)
         return _page("zoeken.html", 400, **context)
-    except NoDirectoryPublished as error:
-        return _problem(503, "Nog geen sociale kaart gepubliceerd", str(error))
+    except NoDirectoryPublished:
+        return _problem(503, "Nog geen sociale kaart gepubliceerd", NOTHING_PUBLISHED)
     return _page("zoeken.html", **context)
 
 
@@ -265,8 +267,8 @@ def _service_response(
         context = _service_context(request.app.state.database_url, service_id)
     except ServiceNotFound:
         return _not_found(service_id)
-    except NoDirectoryPublished as error:
-        return _problem(503, "Nog geen sociale kaart gepubliceerd", str(error))
+    except NoDirectoryPublished:
+        return _problem(503, "Nog geen sociale kaart gepubliceerd", NOTHING_PUBLISHED)
     return _page(template, status_code, **context, **extra)
 
 
@@ -302,8 +304,8 @@ async def report_problem(request: Request, service_id: str) -> Response:
         submit_report(request.app.state.database_url, service_id, message, contact, client=client)
     except ServiceNotFound:
         return _not_found(service_id)
-    except NoDirectoryPublished as error:
-        return _problem(503, "Nog geen sociale kaart gepubliceerd", str(error))
+    except NoDirectoryPublished:
+        return _problem(503, "Nog geen sociale kaart gepubliceerd", NOTHING_PUBLISHED)
     except (InvalidReport, TooManyReports) as error:
         status = 429 if isinstance(error, TooManyReports) else 400
         values = {"bericht": message, "email": contact}
@@ -316,12 +318,15 @@ async def report_problem(request: Request, service_id: str) -> Response:
     )
 
 
-@router.get("/static/servicemap.css")
-def stylesheet() -> Response:
-    """The page's only stylesheet, served by the router itself: no CDN on a practice computer."""
-    css = (resources.files("servicemap.web") / "static" / "servicemap.css").read_text(encoding="utf-8")
+@router.get("/static/{name}")
+def static_file(name: str) -> Response:
+    """The page's stylesheet and its one small script, served by the router itself: no CDN on
+    a practice computer, and no inline script, which the Content-Security-Policy forbids."""
+    if name not in STATIC_FILES:
+        return _problem(404, "Bestand niet gevonden", f"Er is geen bestand {name!r} onder /static.")
+    body = (resources.files("servicemap.web") / "static" / name).read_text(encoding="utf-8")
     return Response(
-        css,
-        media_type="text/css",
+        body,
+        media_type=STATIC_FILES[name],
         headers={**SECURITY_HEADERS, "Cache-Control": "public, max-age=3600"},
     )

@@ -17,12 +17,18 @@ from sqlmodel import Field, SQLModel
 
 from servicemap.publish import current_version, directory_engine, read_service
 from servicemap.publish.tables import UTCDateTime
+from servicemap.reporting import markdown_table
 
 MIN_MESSAGE = 10
 MAX_MESSAGE = 2000
 MAX_CONTACT = 200
 REPORTS_PER_HOUR = 5
+EXCERPT_LENGTH = 120
+QUEUE_ROWS = 50
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_EMAIL_IN_TEXT = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+# Markdown that could turn a reporter's text into a link, an image or HTML in Dagster's UI.
+_MARKDOWN = re.compile(r"([\\`*_\[\]<>!#])")
 
 
 class InvalidReport(ValueError):
@@ -118,3 +124,39 @@ def list_reports(url: str, status: str | None = "nieuw") -> list[ProblemReport]:
         query = query.where(table.c.status == status)
     with engine.connect() as connection:
         return [ProblemReport.model_validate(dict(row)) for row in connection.execute(query).mappings()]
+
+
+def excerpt(message: str, length: int = EXCERPT_LENGTH) -> str:
+    """The message on one line, cut at `length`, with any e-mail address in it masked: the
+    review queue shows what is wrong, not who wrote it ('mail piet@x.nl' -> 'mail [e-mailadres]')."""
+    text = _EMAIL_IN_TEXT.sub("[e-mailadres]", " ".join(message.split()))
+    if len(text) > length:
+        text = text[:length].rsplit(" ", 1)[0] + " …"
+    return text
+
+
+def _as_text(value: str) -> str:
+    """`value` shown as written in Dagster's markdown, never as a link, image or HTML."""
+    return _MARKDOWN.sub(r"\\\1", value)
+
+
+def review_queue_markdown(reports: list[ProblemReport], rows: int = QUEUE_ROWS) -> str:
+    """The newest `rows` reports as a table: when, which service, what is wrong. The reporter's
+    address and client hash are left out; an operator opens the report itself to answer."""
+    newest = sorted(reports, key=lambda r: r.received_at, reverse=True)
+    table = markdown_table(
+        ["received (UTC)", "service", "service id", "message"],
+        [
+            (
+                r.received_at.strftime("%Y-%m-%d %H:%M"),
+                _as_text(r.service_name),
+                r.service_id,
+                _as_text(excerpt(r.message)),
+            )
+            for r in newest[:rows]
+        ],
+        empty="no open reports",
+    )
+    if len(newest) > rows:
+        table += f"\n\n{len(newest) - rows} older reports are not shown."
+    return table
