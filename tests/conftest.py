@@ -184,6 +184,14 @@ def demo_service_list() -> list[ClassifiedService]:
     ]
 
 
+@pytest.fixture(autouse=True)
+def no_shared_dagster_home(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dg.instance_for_test` (the session's demo run) exports DAGSTER_HOME; a `servicemap run`
+    in a test would inherit it and write into the demo run's instance. Each test starts without
+    it, so a CLI run keeps its instance under its own work dir."""
+    monkeypatch.delenv("DAGSTER_HOME", raising=False)
+
+
 @pytest.fixture
 def demo_services() -> list[ClassifiedService]:
     return demo_service_list()
