@@ -1,6 +1,7 @@
 """When the pipeline runs by itself: a weekly re-crawl, a sensor that keeps the source
-partitions equal to sources.yaml and crawls a source as soon as it is added, and a daily
-self-check of the sources' freshness and of the published API and export."""
+partitions equal to sources.yaml and crawls a source as soon as it is added, declarative
+automation that rebuilds what depends on a changed input, and a daily self-check of the
+sources' freshness and of the published API and export."""
 
 import hashlib
 from pathlib import Path
@@ -15,6 +16,16 @@ from servicemap.sources import SourcesConfigError
 
 WEEKLY_RECRAWL_CRON = "0 4 * * 1"  # Monday 04:00, when the region's sites are quiet
 DAILY_SELF_CHECK_CRON = "0 7 * * *"  # 07:00, before the first professionals search
+
+# Dagster's `eager()` without its "no input missing" and "build what is missing" parts: a
+# source that never crawled must not hold the directory back, and an empty instance must not
+# publish an empty directory. The directory waits until no source is still being crawled, so
+# a weekly re-crawl of every source gives one rebuild, not one per source.
+REBUILD_WHEN_INPUTS_CHANGE = (
+    dg.AutomationCondition.any_deps_updated().since_last_handled()
+    & ~dg.AutomationCondition.any_deps_in_progress()
+    & ~dg.AutomationCondition.in_progress()
+).with_label("rebuild when an input changed, once no input is still being built")
 
 monitor_directory = dg.define_asset_job(
     "monitor_directory",

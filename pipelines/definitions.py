@@ -3,7 +3,13 @@
 import dagster as dg
 
 from pipelines.assets import directory, ingest, reports
-from pipelines.automation import daily_self_check, monitor_directory, sources_file_changed, weekly_recrawl
+from pipelines.automation import (
+    REBUILD_WHEN_INPUTS_CHANGE,
+    daily_self_check,
+    monitor_directory,
+    sources_file_changed,
+    weekly_recrawl,
+)
 from pipelines.checks import (
     directory_conforms_to_hsds,
     enough_services_reachable,
@@ -17,8 +23,8 @@ from pipelines.executors import servicemap_executor
 from pipelines.jobs import build_directory, ingest_sources
 from pipelines.resources import ServicemapSettings
 
-ingest_assets = dg.load_assets_from_modules([ingest])
-directory_assets = dg.load_assets_from_modules([directory])
+ingest_assets = dg.load_assets_from_modules([ingest], automation_condition=REBUILD_WHEN_INPUTS_CHANGE)
+directory_assets = dg.load_assets_from_modules([directory], automation_condition=REBUILD_WHEN_INPUTS_CHANGE)
 asset_checks = [
     records_conserved,
     rejection_rate_within_limit,

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from pipelines.automation import daily_self_check, monitor_directory, sources_file_changed, weekly_recrawl
-from pipelines.definitions import asset_checks, directory_assets, ingest_assets
+from pipelines.definitions import asset_checks, defs, directory_assets, ingest_assets
 from pipelines.partitions import source_partitions
 from pipelines.resources import ServicemapSettings
 from servicemap.publish import engine_for, publish_directory
@@ -135,3 +135,43 @@ def test_the_self_check_fails_on_a_broken_export_and_says_where(instance, tmp_pa
     assert not evaluation.passed and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert "url: 'www.lindeloo'" in evaluation.description
     assert "**deviation**" in evaluation.metadata["endpoints and deviations"].value
+
+
+DIRECTORY = {"rejected_records", "service_clusters", "directory_services", "classified_services"}
+DIRECTORY |= {"source_health", "published_directory", "hsds_export"}
+
+
+def ingested(instance, source_id: str, *assets: str) -> None:
+    """A source's ingest assets as a finished run leaves them."""
+    for asset in assets:
+        instance.report_runless_asset_event(dg.AssetMaterialization(asset_key=asset, partition=source_id))
+
+
+def requested(result) -> set[str]:
+    candidates = DIRECTORY | {"normalized_records", "validated_records"}
+    return {asset for asset in candidates if result.get_num_requested(dg.AssetKey(asset))}
+
+
+def test_automation_publishes_nothing_before_any_source_was_crawled(instance):
+    instance.add_dynamic_partitions(source_partitions.name, ["gemeente-lindewaard", "welzijn-de-linde"])
+    assert dg.evaluate_automation_conditions(defs=defs, instance=instance).total_requested == 0
+
+
+def test_a_crawl_alone_first_brings_its_own_ingest_up_to_date(instance):
+    instance.add_dynamic_partitions(source_partitions.name, ["gemeente-lindewaard"])
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    ingested(instance, "gemeente-lindewaard", "crawled_records")
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert result.get_requested_partitions(dg.AssetKey("validated_records")) == {"gemeente-lindewaard"}
+    # not yet the directory: it would merge the records the normaliser has not seen
+    assert requested(result) == {"normalized_records", "validated_records", "source_health"}
+
+
+def test_an_ingested_source_rebuilds_the_directory_once_even_while_another_never_crawled(instance):
+    instance.add_dynamic_partitions(source_partitions.name, ["gemeente-lindewaard", "buurtwijzer-offline"])
+    first = dg.evaluate_automation_conditions(defs=defs, instance=instance)
+    ingested(instance, "gemeente-lindewaard", "crawled_records", "normalized_records", "validated_records")
+    result = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=first.cursor)
+    assert requested(result) == DIRECTORY
+    again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor)
+    assert again.total_requested == 0
