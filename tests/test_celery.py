@@ -1,6 +1,7 @@
 """The demo region through Dagster's Celery executor: two `celery worker` processes on a local
 Redis, the instance on PostgreSQL, each source's ingest its own run and every step a Celery
-task. Its directory must equal the one the in-process run publishes from the same sites.
+task. Its directory must equal the one the session's in-process demo run published from the
+same sites (tests/conftest.py `demo_run`).
 
 Run alone with `pytest -m celery`; needs scripts/services-up (under CI=true a missing Redis
 or PostgreSQL fails the test rather than skipping it)."""
@@ -22,10 +23,10 @@ import yaml
 from pipelines.executors import PARTITION_TAG, celery_execution, run_distributed
 from pipelines.instance_storage import PG_URL_VARIABLE
 from pipelines.resources import ServicemapSettings
-from pipelines.run import run_pipeline, sync_source_partitions
-from servicemap.demo.server import render_sources, serve_region
+from pipelines.run import sync_source_partitions
 from servicemap.publish import read_services
 from servicemap.publish.rows import service_content
+from tests.conftest import BROKEN_SOURCE
 
 pytestmark = [pytest.mark.celery, pytest.mark.postgres, pytest.mark.slow]
 
@@ -79,11 +80,12 @@ def dagster_home(tmp_path: Path, fresh_instance_database: str, monkeypatch) -> P
 
 
 @pytest.fixture
-def celery_settings(tmp_path: Path, dagster_home: Path, monkeypatch) -> ServicemapSettings:
+def celery_settings(tmp_path: Path, dagster_home: Path, demo_run, monkeypatch) -> ServicemapSettings:
     """The settings of the Celery run, in the environment as `dagster dev` and the workers read
-    them (the sources file is written once the demo sites are served)."""
+    them: the demo run's sources (its sites are still served), a directory of its own."""
+    _, demo_settings, _ = demo_run
     settings = ServicemapSettings(
-        sources_path=str(tmp_path / "sources.yaml"),
+        sources_path=str(Path(demo_settings.sources_path).resolve()),
         database_url=f"sqlite:///{tmp_path / 'celery.sqlite'}",
         work_dir=str(tmp_path / "celery"),
     )
@@ -137,33 +139,23 @@ def _celery_workers(instance: dg.DagsterInstance, run_ids) -> set[str]:
 
 
 def test_the_celery_run_publishes_the_same_directory_as_the_in_process_run(
-    tmp_path: Path, celery_settings: ServicemapSettings, celery_workers
+    demo_run, celery_settings: ServicemapSettings, celery_workers
 ):
-    with serve_region() as base_urls:
-        sources_path = Path(celery_settings.sources_path)
-        sources_path.write_text(render_sources(base_urls), encoding="utf-8")
-        local = ServicemapSettings(
-            sources_path=str(sources_path),
-            database_url=f"sqlite:///{tmp_path / 'in-process.sqlite'}",
-            work_dir=str(tmp_path / "in-process"),
-        )
-        (tmp_path / "in-process-dagster").mkdir()
-        with dg.instance_for_test(temp_dir=str(tmp_path / "in-process-dagster")) as local_instance:
-            run_pipeline(local, local_instance)
-
-        source_ids = [source.id for source in local.load_sources().enabled]
-        with dg.DagsterInstance.get() as instance:
-            sync_source_partitions(instance, source_ids)
-            run_ids = run_distributed(instance, source_ids, celery_execution(BROKER, BROKER), 2)
-            runs = {run_id: instance.get_run_by_id(run_id) for run_id in run_ids.values()}
-            workers_used = _celery_workers(instance, run_ids.values())
-            instance_kind = type(instance.run_storage).__name__
+    _, in_process, _ = demo_run
+    source_ids = [source.id for source in celery_settings.load_sources().enabled]
+    with dg.DagsterInstance.get() as instance:
+        sync_source_partitions(instance, source_ids)
+        run_ids = run_distributed(instance, source_ids, celery_execution(BROKER, BROKER), 2)
+        runs = {run_id: instance.get_run_by_id(run_id) for run_id in run_ids.values()}
+        workers_used = _celery_workers(instance, run_ids.values())
+        instance_kind = type(instance.run_storage).__name__
 
     assert all(worker.poll() is None for worker in celery_workers), "a celery worker died"
     assert instance_kind == "PostgresRunStorage"
     assert {runs[run_ids[s]].tags[PARTITION_TAG] for s in source_ids} == set(source_ids)
+    assert BROKEN_SOURCE in source_ids  # its server is down: a crawl of nothing, as in-process
     assert all(run.status == dg.DagsterRunStatus.SUCCESS for run in runs.values())
     assert len(workers_used) == 2, f"steps ran on {sorted(workers_used)}, expected both workers"
-    expected = _directory(local.database_url)
+    expected = _directory(in_process.database_url)
     assert len(expected) >= 140
     assert _directory(celery_settings.database_url) == expected
