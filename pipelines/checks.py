@@ -9,7 +9,10 @@ from pathlib import Path
 import dagster as dg
 
 from pipelines.assets.directory import (
+    LOADED_BY_SOURCE,
     OVERRIDE_KEY,
+    LoadedValidations,
+    by_source,
     classified_services,
     hsds_export,
     rejected_records,
@@ -22,7 +25,6 @@ from servicemap.crawl import CrawlResult
 from servicemap.publish import NoDirectoryPublished
 from servicemap.records import ClassifiedService, Rejection
 from servicemap.reporting import markdown_table
-from servicemap.validate import Validation
 
 
 def blocking_result(
@@ -49,15 +51,19 @@ def guard_metadata(result: guards.GuardResult, table_title: str) -> dict:
 @dg.asset_check(
     asset=classified_services,
     blocking=True,
-    additional_ins={"crawled_records": dg.AssetIn(), "rejected_records": dg.AssetIn()},
+    additional_ins={"crawled_records": LOADED_BY_SOURCE, "rejected_records": dg.AssetIn()},
 )
 def records_conserved(
+    context: dg.AssetCheckExecutionContext,
     settings: ServicemapSettings,
     classified_services: list[ClassifiedService],
-    crawled_records: dict[str, CrawlResult],
+    crawled_records: dict[str, CrawlResult] | CrawlResult | None,
     rejected_records: list[Rejection],
 ) -> dg.AssetCheckResult:
     """Every crawled record is in one service's lineage or in the rejected records, once."""
+    crawled_records = by_source(
+        crawled_records, context.op_execution_context.asset_partition_keys_for_input("crawled_records")
+    )
     crawled_ids = [r.record_id for result in crawled_records.values() for r in result.records]
     conservation = check_conservation(crawled_ids, classified_services, rejected_records)
     return blocking_result(
@@ -75,12 +81,18 @@ def records_conserved(
     )
 
 
-@dg.asset_check(asset=rejected_records, blocking=True, additional_ins={"validated_records": dg.AssetIn()})
+@dg.asset_check(asset=rejected_records, blocking=True, additional_ins={"validated_records": LOADED_BY_SOURCE})
 def rejection_rate_within_limit(
-    settings: ServicemapSettings, rejected_records: list[Rejection], validated_records: dict[str, Validation]
+    context: dg.AssetCheckExecutionContext,
+    settings: ServicemapSettings,
+    rejected_records: list[Rejection],
+    validated_records: LoadedValidations,
 ) -> dg.AssetCheckResult:
     """A source whose records are mostly rejected has changed or broken: do not publish its
     half-understood crawl over the last good directory."""
+    validated_records = by_source(
+        validated_records, context.op_execution_context.asset_partition_keys_for_input("validated_records")
+    )
     rates = {source_id: v.result.rejection_rate for source_id, v in sorted(validated_records.items())}
     over = {source_id: rate for source_id, rate in rates.items() if rate > settings.max_rejection_rate}
     return blocking_result(
@@ -102,13 +114,19 @@ def rejection_rate_within_limit(
     )
 
 
-@dg.asset_check(asset=rejected_records, blocking=True, additional_ins={"validated_records": dg.AssetIn()})
+@dg.asset_check(asset=rejected_records, blocking=True, additional_ins={"validated_records": LOADED_BY_SOURCE})
 def expectation_suite_results(
-    settings: ServicemapSettings, rejected_records: list[Rejection], validated_records: dict[str, Validation]
+    context: dg.AssetCheckExecutionContext,
+    settings: ServicemapSettings,
+    rejected_records: list[Rejection],
+    validated_records: LoadedValidations,
 ) -> dg.AssetCheckResult:
     """The GX suite over every source: an expectation that fails for more than the rejection
     limit's share of the records is severe (a normaliser or a site changed, not a few bad
     pages) and blocks the publish."""
+    validated_records = by_source(
+        validated_records, context.op_execution_context.asset_partition_keys_for_input("validated_records")
+    )
     failing: dict[str, int] = {}
     checked: dict[str, int] = {}
     reasons: dict[str, str] = {}

@@ -7,9 +7,12 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from pipelines.definitions import directory_assets, ingest_assets
+from pipelines.resources import ServicemapSettings
+from pipelines.run import run_pipeline
 from servicemap.cli import app
 from servicemap.evaluation import evaluate_merge, load_ground_truth
 from servicemap.publish import engine_for, read_services
@@ -198,3 +201,26 @@ def test_a_fixed_normaliser_is_rerun_from_the_stored_crawl_without_crawling_agai
     assert len(instance.fetch_materializations(crawled, limit=100).records) == len(crawls_before)
     validation = result.asset_value("validated_records")
     assert len(validation.result.kept) + len(validation.result.rejected) == 10  # the source's crawled records
+
+
+def test_a_region_with_a_single_source_publishes_its_directory(demo_run, tmp_path):
+    """Dagster hands one partition's value over bare, not as {partition: value}: the directory
+    must not care how many sources a region has."""
+    _, demo_settings, _ = demo_run
+    sources = yaml.safe_load(Path(demo_settings.sources_path).read_text(encoding="utf-8"))
+    sources["sources"] = [s for s in sources["sources"] if s["id"] == "palliatief-netwerk"]
+    sources_path = tmp_path / "sources.yaml"
+    sources_path.write_text(yaml.safe_dump(sources, allow_unicode=True), encoding="utf-8")
+    settings = ServicemapSettings(
+        sources_path=str(sources_path),
+        database_url=f"sqlite:///{tmp_path / 'directory.sqlite'}",
+        work_dir=str(tmp_path),
+    )
+    (tmp_path / "dagster").mkdir()
+    with dg.instance_for_test(temp_dir=str(tmp_path / "dagster")) as instance:
+        summary = run_pipeline(settings, instance)
+    assert [s.source_id for s in summary.sources] == ["palliatief-netwerk"]
+    assert summary.services > 0
+    published = read_services(settings.database_url)
+    assert len(published) == summary.services
+    assert {m.record_id.split(":")[0] for s in published for m in s.members} == {"palliatief-netwerk"}

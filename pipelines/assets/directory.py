@@ -2,7 +2,9 @@
 
 import time
 from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import TypeVar
 
 import dagster as dg
 
@@ -18,13 +20,32 @@ from servicemap.records import ClassifiedService, DirectoryService, Rejection
 from servicemap.reporting import markdown_table
 from servicemap.validate import Validation
 
+# Dagster hands a partitioned input to an unpartitioned asset as {partition: value} — but as
+# the bare value when only one partition exists, and as None when there is none.
+LOADED_BY_SOURCE = dg.AssetIn(dagster_type=dg.Any)
+T = TypeVar("T")
+LoadedValidations = dict[str, Validation] | Validation | None
 
-@dg.asset(group_name="directory")
+
+def by_source(loaded: dict[str, T] | T | None, source_ids: Sequence[str]) -> dict[str, T]:
+    """The sources' values of a per-source asset keyed by source, however many sources there are."""
+    if loaded is None:
+        return {}
+    if isinstance(loaded, dict):
+        return loaded
+    [source_id] = source_ids
+    return {source_id: loaded}
+
+
+@dg.asset(group_name="directory", ins={"validated_records": LOADED_BY_SOURCE})
 def rejected_records(
-    validated_records: dict[str, Validation],
+    context: dg.AssetExecutionContext, validated_records: LoadedValidations
 ) -> dg.Output[list[Rejection]]:
     """The quarantine: every record set aside by any stage, with its reason and raw form."""
     started = time.monotonic()
+    validated_records = by_source(
+        validated_records, context.asset_partition_keys_for_input("validated_records")
+    )
     rejected = [
         r for source_id in sorted(validated_records) for r in validated_records[source_id].result.rejected
     ]
@@ -47,12 +68,15 @@ def rejected_records(
     )
 
 
-@dg.asset(group_name="directory", kinds={"rapidfuzz"})
+@dg.asset(group_name="directory", kinds={"rapidfuzz"}, ins={"validated_records": LOADED_BY_SOURCE})
 def service_clusters(
-    settings: ServicemapSettings, validated_records: dict[str, Validation]
+    context: dg.AssetExecutionContext, settings: ServicemapSettings, validated_records: LoadedValidations
 ) -> dg.Output[DedupResult]:
     """Records of all sources grouped into services; services keep their published ids."""
     started = time.monotonic()
+    validated_records = by_source(
+        validated_records, context.asset_partition_keys_for_input("validated_records")
+    )
     records = [r for source_id in sorted(validated_records) for r in validated_records[source_id].result.kept]
     trust = {source.id: source.trust for source in settings.load_sources().sources}
     result = deduplicate(records, trust=trust, previous=published_membership(settings.database_url))
