@@ -28,7 +28,12 @@ from servicemap.publish.search_index import SEARCH_TABLE
 from servicemap.records import Address, ClassifiedService, Label, Phone, ScheduleRow, SourceRef
 from tests.sitesserver import closed_port
 
-POSTGRES_TEST_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+POSTGRES_SERVER_URL = "postgresql://postgres@127.0.0.1:5432/test"
+# The tests drop and create the directory's tables: each pytest-xdist worker has a database.
+POSTGRES_TEST_DATABASE = (
+    f"test_{os.environ['PYTEST_XDIST_WORKER']}" if "PYTEST_XDIST_WORKER" in os.environ else "test"
+)
+POSTGRES_TEST_URL = f"postgresql+psycopg://postgres@127.0.0.1:5432/{POSTGRES_TEST_DATABASE}"
 FETCHED_AT = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 DOMAIN_LABELS = {
@@ -203,8 +208,12 @@ def make_service() -> Callable[..., ClassifiedService]:
 
 
 def _postgres_answers() -> bool:
+    """Whether the server answers; this worker's test database is created on first use."""
     try:
-        psycopg.connect("postgresql://postgres@127.0.0.1:5432/test", connect_timeout=2).close()
+        with psycopg.connect(POSTGRES_SERVER_URL, connect_timeout=2, autocommit=True) as admin:
+            exists = "SELECT 1 FROM pg_database WHERE datname = %s"
+            if not admin.execute(exists, (POSTGRES_TEST_DATABASE,)).fetchone():
+                admin.execute(f"CREATE DATABASE {POSTGRES_TEST_DATABASE}")
     except psycopg.OperationalError:
         return False
     return True
