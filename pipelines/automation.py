@@ -35,6 +35,15 @@ monitor_directory = dg.define_asset_job(
 )
 
 
+rebuild_changed_inputs = dg.AutomationConditionSensorDefinition(
+    "rebuild_changed_inputs",
+    target=dg.AssetSelection.groups("ingest", "directory", "publish"),
+    default_status=dg.DefaultSensorStatus.RUNNING,  # Dagster's default automation sensor starts stopped
+    minimum_interval_seconds=60,
+    description="Evaluates REBUILD_WHEN_INPUTS_CHANGE: after crawls, the ingest and then the directory.",
+)
+
+
 @dg.schedule(job=ingest_sources, cron_schedule=WEEKLY_RECRAWL_CRON, execution_timezone="Europe/Amsterdam")
 def weekly_recrawl(context: dg.ScheduleEvaluationContext):
     """Re-crawl every source: verification dates come from real re-crawls."""

@@ -7,6 +7,7 @@ from pipelines.automation import (
     REBUILD_WHEN_INPUTS_CHANGE,
     daily_self_check,
     monitor_directory,
+    rebuild_changed_inputs,
     sources_file_changed,
     weekly_recrawl,
 )
@@ -40,7 +41,7 @@ defs = dg.Definitions(
     asset_checks=asset_checks,
     jobs=[ingest_sources, build_directory, monitor_directory],
     schedules=[weekly_recrawl, daily_self_check],
-    sensors=[sources_file_changed],
+    sensors=[sources_file_changed, rebuild_changed_inputs],
     executor=servicemap_executor,
     resources={
         "settings": ServicemapSettings(

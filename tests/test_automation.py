@@ -175,3 +175,10 @@ def test_an_ingested_source_rebuilds_the_directory_once_even_while_another_never
     assert requested(result) == DIRECTORY
     again = dg.evaluate_automation_conditions(defs=defs, instance=instance, cursor=result.cursor)
     assert again.total_requested == 0
+
+
+def test_the_automation_sensor_is_on_as_soon_as_dagster_runs():
+    sensor = defs.resolve_sensor_def("rebuild_changed_inputs")
+    assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+    automated = {key.to_user_string() for key in sensor.asset_selection.resolve(defs.resolve_asset_graph())}
+    assert DIRECTORY | {"normalized_records", "validated_records"} <= automated
