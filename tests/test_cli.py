@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 from servicemap.classify.taxonomy import default_taxonomy_path
 from servicemap.cli import app
 from servicemap.publish import create_schema, engine_for, publish_directory
-from tests.sitesserver import closed_port
+from tests.sitesserver import SiteServer
 
 runner = CliRunner()
 SERVICEMAP = Path(sys.executable).with_name("servicemap")
@@ -220,14 +220,16 @@ def test_export_shows_a_progress_bar_on_the_terminal_only(directory, tmp_path):
 
 def test_run_shows_each_source_and_the_merge_as_progress(tmp_path):
     sources = tmp_path / "sources.yaml"
-    sources.write_text(
-        "sources:\n  - id: buurtwijzer-lindewaard\n    organization: Buurtwijzer Lindewaard\n"
-        f"    kind: schema_org\n    start_urls: ['http://127.0.0.1:{closed_port()}/']\n",
-        encoding="utf-8",
-    )
-    database = f"sqlite:///{tmp_path / 'directory.sqlite'}"
-    _, _, shown = in_terminal(
-        "run", "--sources", str(sources), "--database", database, "--work-dir", str(tmp_path)
-    )
-    assert "crawling buurtwijzer-lindewaard" in shown and "0/2" in shown
+    with SiteServer("welzijn-schema") as site:
+        sources.write_text(
+            "sources:\n  - id: welzijn-de-linde\n    organization: Stichting Welzijn De Linde\n"
+            f"    kind: schema_org\n    start_urls: ['{site.url('/')}']\n",
+            encoding="utf-8",
+        )
+        database = f"sqlite:///{tmp_path / 'directory.sqlite'}"
+        code, _, shown = in_terminal(
+            "run", "--sources", str(sources), "--database", database, "--work-dir", str(tmp_path)
+        )
+    assert code == 0, shown
+    assert "crawling welzijn-de-linde" in shown and "0/2" in shown
     assert "merging (dedup), classifying, publishing" in shown and "1/2" in shown
