@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -21,10 +22,11 @@ from schemathesis.checks import response_schema_conformance, status_code_conform
 from schemathesis.core.failures import FailureGroup
 
 from servicemap.api import create_app
+from servicemap.api.current import CurrentVersion
 from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
 from servicemap.hsds.validator import validate_service
-from servicemap.publish import create_schema, engine_for, publish_directory
+from servicemap.publish import NoDirectoryPublished, create_schema, engine_for, publish_directory
 from servicemap.records import Label, SourceRef
 from tests.conftest import POSTGRES_TEST_URL, _drop_directory, _postgres_answers, demo_service_list
 
@@ -86,7 +88,10 @@ def directory_url(request, tmp_path_factory) -> Iterator[str]:
         create_schema(engine_for(url))
     else:
         if not _postgres_answers():
-            pytest.skip(f"PostgreSQL does not answer at {POSTGRES_TEST_URL} (start it with services-up)")
+            message = f"PostgreSQL does not answer at {POSTGRES_TEST_URL} (start it with services-up)"
+            if os.environ.get("CI") == "true":
+                pytest.fail(message)
+            pytest.skip(message)
         url = POSTGRES_TEST_URL
         _drop_directory(url)
         create_schema(engine_for(url))
@@ -457,3 +462,64 @@ def test_a_new_publish_is_served_at_once_despite_the_cached_service_body(tmp_pat
         second = api.get(f"/services/{spreekuur.id}")
         assert second.json()["description"] == spreekuur.description
         assert second.headers["etag"] != first.headers["etag"]
+
+
+def test_one_service_answers_304_to_a_client_with_the_current_version(api):
+    service = api.get("/services", params={"per_page": 1}).json()["contents"][0]
+    first = api.get(f"/services/{service['id']}")
+    assert first.headers["etag"] == api.get("/").headers["etag"]
+    cached = api.get(f"/services/{service['id']}", headers={"If-None-Match": first.headers["etag"]})
+    assert (cached.status_code, cached.content) == (304, b"")
+    assert api.get(f"/services/{service['id']}", headers={"If-None-Match": '"older"'}).json() == service
+
+
+def test_pages_and_single_services_after_a_second_publish_show_only_the_current_version(tmp_path):
+    """Phones, hours and terms are read by service id across the kept versions and matched to
+    the version in Python: none of the older version's may show."""
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    services = api_services()
+    publish_directory(url, services, [], run_id="api-run-1")
+    for service in services:
+        service.description = f"{service.description} Nieuw: ook op zaterdag."
+    publish_directory(url, services, [], run_id="api-run-2")
+    export_hsds(url, tmp_path / "export")
+    exported = json.loads((tmp_path / "export" / "services.json").read_text(encoding="utf-8"))
+    with serving(create_app(url)) as base, httpx.Client(base_url=base) as api:
+        listed = api.get("/services", params={"per_page": 100}).json()["contents"]
+        one_by_one = [api.get(f"/services/{s['id']}").json() for s in exported]
+    assert sorted(listed, key=lambda s: s["id"]) == sorted(exported, key=lambda s: s["id"])
+    assert one_by_one == exported
+    assert all(s["description"].endswith("Nieuw: ook op zaterdag.") for s in listed)
+
+
+def test_the_current_version_is_read_again_at_once_after_a_publish_on_sqlite(tmp_path):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    services = api_services()
+    first = publish_directory(url, services, [], run_id="api-run-1")
+    current = CurrentVersion(url)
+    seen = current.get()
+    assert seen.version.id == first.id
+    assert current.get() is seen  # nothing committed since: not read again
+    second = publish_directory(url, services, [], run_id="api-run-2")
+    assert current.get().version.id == second.id
+    assert current.get().etag == f'"{second.id}"'
+
+
+def test_on_postgresql_the_current_version_is_at_most_the_recheck_interval_old(directory_url):
+    if not directory_url.startswith("postgresql"):
+        pytest.skip("SQLite is read again at each commit (the test above)")
+    now = [0.0]
+    current = CurrentVersion(directory_url, recheck_seconds=0.1, clock=lambda: now[0])
+    seen = current.get()
+    published = publish_directory(directory_url, api_services(), [], run_id="api-run-recheck")
+    now[0] = 0.05
+    assert current.get() is seen
+    now[0] = 0.15
+    assert current.get().version.id == published.id
+
+
+def test_no_directory_yet_is_named_as_such_by_the_current_version(tmp_path):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    create_schema(engine_for(url))
+    with pytest.raises(NoDirectoryPublished):
+        CurrentVersion(url).get()

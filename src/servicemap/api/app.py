@@ -5,20 +5,26 @@ import json
 import math
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
-from email.utils import format_datetime
 from typing import Annotated, Any
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from sqlalchemy import Connection
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
 from servicemap.api import queries
+from servicemap.api.current import CurrentVersion, Served
 from servicemap.api.security import SecuritySettings, add_security
-from servicemap.publish import NoDirectoryPublished, PublishedVersion, current_version, directory_engine
+from servicemap.publish import (
+    NoDirectoryPublished,
+    PublishedVersion,
+    backend,
+    current_version,
+    directory_engine,
+)
 from servicemap.publish.db import request_engine
 from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, search
 from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
@@ -29,6 +35,7 @@ HSDS_VERSION = "3.0"
 MAX_PER_PAGE = 100
 DEFAULT_PER_PAGE = 25
 MAX_FILTER_LENGTH = 100
+BODY_READERS = 4
 
 
 class ErrorBody(BaseModel):
@@ -122,14 +129,11 @@ def create_app(
 
     def directory(request: Request, response: Response, connection: Snapshot) -> PublishedVersion:
         """The current version; answers 304 when the client has it, else sets the caching headers."""
-        version = current_version(database_url, connection)
-        etag = f'"{version.id}"'
-        if etag in _etags(request.headers.get("if-none-match", "")):
-            raise _NotModified(etag)
-        response.headers["ETag"] = etag
-        response.headers["Last-Modified"] = format_datetime(version.published_at.astimezone(UTC), usegmt=True)
-        response.headers["Cache-Control"] = "no-cache"
-        return version
+        served = Served.of(current_version(database_url, connection))
+        if served.etag in _etags(request.headers.get("if-none-match", "")):
+            raise _NotModified(served.etag)
+        response.headers.update(served.headers)
+        return served.version
 
     Directory = Annotated[PublishedVersion, Depends(directory)]
 
@@ -217,7 +221,7 @@ def create_app(
             organization_id=organization_id,
             modified_after=_utc(modified_after),
         )
-        queries.check_filters(connection, version.id, filters)
+        queries.check_filters(connection, database_url, version.id, filters)
         ranked = (search_text or "").strip() or any(
             v is not None for v in (zrm, positive_health, postcode, radius_km)
         )
@@ -249,25 +253,52 @@ def create_app(
         bodies = queries.service_bodies(connection, database_url, version.id, ids[start : start + per_page])
         return _page_response(bodies, len(ids), page, per_page, response)
 
+    current = CurrentVersion(database_url)
+    # PostgreSQL's reads wait on the network, so they run in threads, fewer at once than the
+    # connection pool holds. SQLite's are work of this process alone (about 1 ms for a body):
+    # done on the event loop, they save the thread hand-offs, which cost more under load
+    # (each waits for the interpreter lock) than the read itself.
+    readers = anyio.CapacityLimiter(BODY_READERS) if backend(database_url) != "sqlite" else None
+
+    def read_service(served: Served, service_id: str) -> tuple[Served, bytes | None]:
+        """A body not sent before, read in one snapshot; when the version `served` names has
+        no such service (an unknown id, or a version pruned meanwhile), the version current
+        in that snapshot is asked too, so a 404 names the current version."""
+        with request_engine(database_url).connect() as connection:
+            body = queries.service_body(connection, database_url, served.version.id, service_id)
+            if body is None:
+                latest = current_version(database_url, connection)
+                if latest.id != served.version.id:
+                    served = Served.of(latest)
+                    body = queries.service_body(connection, database_url, latest.id, service_id)
+        return served, body
+
     @app.get(
         "/services/{service_id}",
         response_model=dict[str, Any],
         responses={**_CACHED, **_NOT_FOUND, **_ERRORS},
         summary="One service, full HSDS object with its lineage (metadata: source, URL, last seen)",
     )
-    async def get_service(
-        version: Directory, connection: Snapshot, service_id: str, response: Response
-    ) -> Response:
-        # A body already serialized is sent without a trip through the thread pool.
-        body = queries.cached_service_body(database_url, version.id, service_id)
+    async def get_service(request: Request, service_id: str) -> Response:
+        # The hot path: the current version known without a database read, the body built
+        # once per version and kept as bytes; only a body not kept yet costs a read.
+        directory_engine(database_url)  # migrated on first use
+        served = current.get()
+        if served.etag in _etags(request.headers.get("if-none-match", "")):
+            raise _NotModified(served.etag)
+        body = queries.cached_service_body(database_url, served.version.id, service_id)
         if body is None:
-            body = await run_in_threadpool(
-                queries.service_body, connection, database_url, version.id, service_id
+            if readers is None:
+                served, body = read_service(served, service_id)
+            else:
+                served, body = await anyio.to_thread.run_sync(
+                    read_service, served, service_id, limiter=readers
+                )
+        if body is None:
+            raise HTTPException(
+                404, f"no service with id {service_id!r} in directory version {served.version.id}"
             )
-        if body is None:
-            raise HTTPException(404, f"no service with id {service_id!r} in directory version {version.id}")
-        # Returned as it was serialized: the caching headers of `directory` are copied over.
-        return Response(body, media_type="application/json", headers=dict(response.headers))
+        return Response(body, media_type="application/json", headers=served.headers)
 
     @app.get(
         "/suggestions",
