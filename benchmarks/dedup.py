@@ -563,6 +563,8 @@ def main() -> int:
             "platform": platform.platform(),
             "processor": platform.processor() or platform.machine(),
             "cpus": os.cpu_count(),
+            # Other work on the machine slows every figure: the load when the runs ended.
+            "load_average": [round(load, 2) for load in os.getloadavg()],
         },
         "seed": args.seed,
         "runs": runs,
@@ -619,7 +621,8 @@ def _markdown(f: dict) -> str:
     return f"""# Deduplication benchmark
 
 `{f["command"]}` on {f["date"]}: {machine["cpus"]} CPUs, {machine["processor"]}, Python {machine["python"]},
-{machine["platform"]}. A generated region (seed {f["seed"]}), `deduplicate()` end to end
+{machine["platform"]}, load average {" ".join(map(str, machine["load_average"]))} at the end.
+A generated region (seed {f["seed"]}), `deduplicate()` end to end
 (blocking, scoring, clustering, golden records) in a child process per size.
 
 | records | services (truth) | services found | wall s | peak RSS MB | pairs compared | pairwise P \

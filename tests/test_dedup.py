@@ -438,6 +438,7 @@ def test_bad_settings_name_every_problem(tmp_path: Path):
     text = DEFAULT_SETTINGS_PATH.read_text(encoding="utf-8")
     text = text.replace("uncertain: 3.5", "uncertain: 9.0").replace("name_token]", "name_tokens]")
     text = text.replace("  description: {agree: 1.0, disagree: 0.5}\n", "")
+    text = text.replace("[beperking, gehandicapten]", "[mensen met een beperking]")
     path = tmp_path / "dedup.yaml"
     path.write_text(text, encoding="utf-8")
 
@@ -448,6 +449,7 @@ def test_bad_settings_name_every_problem(tmp_path: Path):
     assert "uncertain (9.0) must not be above match (4.0)" in message
     assert "'name_tokens' is not one of" in message
     assert "no weights for ['description']" in message
+    assert "['mensen met een beperking'] are not single words" in message
 
 
 def test_a_service_no_source_places_in_a_municipality_is_placed_in_its_address_city():
@@ -573,3 +575,141 @@ def test_bulk_scoring_of_many_pairs_decides_each_as_the_pair_alone():
         alone = explain_pair(*(r for r in records if r.record_id in (a, b)))
         assert (alone.decision, alone.score) == (explained.decision, explained.score), explained.summary()
         assert [f.feature for f in alone.features] == [f.feature for f in explained.features]
+
+
+def test_one_activity_for_two_audiences_stays_two_services():
+    contact = dict(
+        organization="Stichting Welzijn Brederwijk",
+        phones=[WELZIJN_PHONE],
+        emails=["taalcafe@welzijnbrederwijk.nl"],
+        address=WELZIJNSHUIS,
+        description="Oefen Nederlands in een ontspannen sfeer met andere deelnemers.",
+    )
+    ouderen = record("welzijn-brederwijk:taalcafe-ouderen", "Taalcafé voor ouderen", **contact)
+    jongeren = record("sociale-kaart:taalcafe-jongeren", "Taalcafé voor jongeren", **contact)
+    senioren = record("zorgkaart:taalcafe-senioren", "Taalcafe voor senioren", **contact)
+
+    result = deduplicate([ouderen, jongeren, senioren])
+
+    assert together(result, ouderen.record_id, senioren.record_id)  # one audience, two words
+    assert not together(result, ouderen.record_id, jongeren.record_id)
+    explanation = explain_pair(ouderen, jongeren)
+    assert explanation.decision == "non_match"
+    assert "names for different audiences: ['ouderen'] vs ['jongeren']" in explanation.conflicts
+
+
+def test_two_listings_of_one_service_page_merge_whatever_their_names():
+    page = "https://www.welzijnbrederwijk.nl/aanbod/valpreventie"
+    site = record(
+        "welzijn-brederwijk:aanbod/valpreventie",
+        "Sterk en stevig",
+        organization="Stichting Welzijn Brederwijk",
+        emails=["valpreventie@welzijnbrederwijk.nl"],
+    ).model_copy(update={"url": page})
+    kaart = record("sociale-kaart:vallen", "Cursus vallen voorkomen", phones=[WELZIJN_PHONE], website=page)
+    gids = record("seniorengids:valpreventie", "Valpreventiecursus", website=page)
+
+    result = deduplicate([site, kaart, gids])
+
+    [service] = result.services
+    assert len(service.members) == 3
+    assert "one service's own page" in explain_pair(site, kaart).reasons[0]
+
+
+def test_a_page_a_source_links_from_several_entries_is_no_service_page():
+    # The sociale kaart links two entries to the organisation's overview: that page names no service.
+    overview = "https://www.welzijnbrederwijk.nl/aanbod"
+    kaart = [
+        record("sociale-kaart:klussendienst", "Klussendienst", website=overview),
+        record("sociale-kaart:boodschappendienst", "Boodschappendienst", website=overview),
+    ]
+    gids = record("seniorengids:maatje", "Een maatje voor ouderen", website=overview)
+
+    result = deduplicate([*kaart, gids])
+
+    assert len(result.services) == 3
+
+
+def test_counterparts_sharing_only_the_organisations_contacts_need_alike_texts():
+    # Each source lists one of the organisation's services, with its switchboard and info mailbox
+    # (which its own site gives every service): unrelated names and texts are two services.
+    site = [
+        record(
+            f"welzijn-brederwijk:{key}",
+            name,
+            phones=[WELZIJN_PHONE],
+            emails=["info@welzijnbrederwijk.nl"],
+            description=text,
+        )
+        for key, name, text in (
+            ("repair-cafe", "Repair Café", "Samen kapotte spullen repareren met vrijwilligers."),
+            ("regiotaxi", "Regiotaxi", "Vervoer van deur tot deur voor wie niet zelf kan reizen."),
+        )
+    ]
+    kaart = record(
+        "sociale-kaart:regiotaxi",
+        "Wmo-vervoer",
+        phones=[WELZIJN_PHONE],
+        emails=["info@welzijnbrederwijk.nl"],
+        description="Vervoer van deur tot deur voor wie niet zelf kan reizen.",
+    )
+    gids = record(
+        "seniorengids:repair",
+        "Reparatiecafé",
+        phones=[WELZIJN_PHONE],
+        emails=["info@welzijnbrederwijk.nl"],
+        description="Breng uw kapotte lamp of fiets mee.",
+    )
+    lone = record(
+        "zorgkaart:boodschappen",
+        "Boodschappendienst",
+        phones=[WELZIJN_PHONE],
+        emails=["info@welzijnbrederwijk.nl"],
+        description="Vrijwilligers doen boodschappen voor wie zelf niet naar de winkel kan.",
+    )
+
+    result = deduplicate([*site, kaart, gids, lone])
+
+    assert together(result, "welzijn-brederwijk:regiotaxi", "sociale-kaart:regiotaxi")
+    assert not together(result, "welzijn-brederwijk:repair-cafe", "zorgkaart:boodschappen")
+    assert not together(result, "welzijn-brederwijk:regiotaxi", "zorgkaart:boodschappen")
+
+
+def test_a_directory_that_puts_the_provider_before_the_name_is_read_without_it():
+    site = record(
+        "welzijn-brederwijk:taalcafe",
+        "Taalcafé Het Kwartier",
+        organization="Stichting Welzijn Brederwijk",
+        emails=["taalcafe@welzijnbrederwijk.nl"],
+    )
+    kaart = record(
+        "sociale-kaart:taalcafe",
+        "Welzijn Brederwijk: Taalcafé Het Kwartier",
+        organization="Welzijn Brederwijk",
+        emails=["taalcafe@welzijnbrederwijk.nl"],
+    )
+    # Without its organisation the prefix could be a name's own words: it is kept.
+    gids = record("seniorengids:taalcafe", "Welzijn Brederwijk: Taalcafé Het Kwartier")
+
+    named = {f.feature: f.similarity for f in explain_pair(site, kaart).features}["name"]
+    unnamed = {f.feature: f.similarity for f in explain_pair(site, gids).features}["name"]
+
+    assert named == 1.0
+    assert unnamed < 1.0
+    assert len(deduplicate([site, kaart]).services) == 1
+
+
+def test_one_name_within_an_organisation_both_name_alike_is_one_service():
+    site = record(
+        "welzijn-brederwijk:maatje",
+        "Maatjesproject Het Kwartier",
+        organization="Stichting Welzijn Brederwijk",
+    )
+    kaart = record("sociale-kaart:maatje", "Maatjesproject Het Kwartier", organization="Welzijn Brederwijk")
+    other = record("zorgkaart:maatje", "Maatjesproject Het Kwartier", organization="Humanitas Brederwijk")
+
+    result = deduplicate([site, kaart, other])
+
+    assert together(result, site.record_id, kaart.record_id)
+    assert not together(result, site.record_id, other.record_id)
+    assert "within one organisation (both name it alike)" in result.matches[0].reasons[0]

@@ -152,28 +152,46 @@ def containments(
     if len(left) == 0:
         return result
     vocabulary: dict[str, int] = {}
-    left_flat, left_starts, left_sizes, left_letters = left_table = _word_table(left_words, vocabulary)
+    left_table = _word_table(left_words, vocabulary)
     same_words = right_words is left_words
     right_table = left_table if same_words else _word_table(right_words, vocabulary)
+    spelled = list(vocabulary)
+    word_length = np.fromiter((len(w) for w in spelled), dtype=np.int64, count=len(spelled))
+    # In slices of pairs: a million pairs of names make several million word combinations.
+    for begin in range(0, len(left), _SLICE):
+        part = slice(begin, begin + _SLICE)
+        result[part] = _contained(left_table, right_table, spelled, word_length, left[part], right[part])
+    return result
+
+
+def _contained(
+    left_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    right_table: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+    spelled: list[str],
+    word_length: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+) -> np.ndarray:
+    """`containments` of one slice of pairs, over word tables built once for all of them."""
+    left_flat, left_starts, left_sizes, left_letters = left_table
     right_flat, right_starts, right_sizes, right_letters = right_table
+    result = np.zeros(len(left))
     pair, x, y = _combinations(left_sizes[left], right_sizes[right])
     if len(pair) == 0:
         return result
     a = left_flat[left_starts[left][pair] + x]
     b = right_flat[right_starts[right][pair] + y]
     # Names share few words: each distinct word combination is compared once.
-    combination, inverse = np.unique(a * len(vocabulary) + b, return_inverse=True)
-    spelled = list(vocabulary)
+    combination, inverse = np.unique(a * len(spelled) + b, return_inverse=True)
     same = (
         process.cpdist(
-            [spelled[w] for w in (combination // len(vocabulary)).tolist()],
-            [spelled[w] for w in (combination % len(vocabulary)).tolist()],
+            [spelled[w] for w in (combination // len(spelled)).tolist()],
+            [spelled[w] for w in (combination % len(spelled)).tolist()],
             scorer=fuzz.partial_ratio,
             workers=-1,
         )
         == 100
     )[inverse.ravel()]
-    word_length = np.fromiter((len(w) for w in spelled), dtype=np.int64, count=len(spelled))
     a_length, b_length = word_length[a], word_length[b]
     for contained, small, big, small_length, big_length, small_letters, big_letters in (
         (

@@ -55,8 +55,8 @@ def survivor(
     """The member whose value of one field is published: most trusted source first, then the
     most complete value, then the most recently fetched; record id breaks a full tie."""
     candidates = [m for m in members if _filled(get(m))]
-    if not candidates:
-        return None
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
     return max(
         candidates, key=lambda m: (trust(m.source_id), completeness(get(m)), m.fetched_at, m.record_id)
     )

@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from functools import cached_property, lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Literal, NamedTuple
 from urllib.parse import urlsplit
 
 import numpy as np
@@ -66,7 +66,9 @@ class Thresholds(_Strict):
     name_same: float = Field(ge=0.0, le=1.0)
     closest_resemblance: float = Field(ge=0.0, le=2.0)
     closest_margin: float = Field(ge=0.0, le=2.0)
+    closest_resemblance_shared: float = Field(default=1.0, ge=0.0, le=2.0)
     corroborates: float = Field(ge=0.0, le=1.0)
+    name_with_same_page: float = Field(default=0.2, ge=0.0, le=1.0)
 
     @model_validator(mode="after")
     def _ordered(self) -> Thresholds:
@@ -99,6 +101,20 @@ class DedupSettings(_Strict):
     default_trust: float = Field(ge=0.0, le=1.0)
     shared_contact: float = Field(ge=0.0, le=1.0)
     synonyms: list[list[str]] = Field(default_factory=list)
+    audiences: list[list[str]] = Field(default_factory=list)
+
+    @cached_property
+    def audience_of(self) -> dict[str, str]:
+        """Each audience word and the first word of its group: 'senioren' is 'ouderen'."""
+        return {word: group[0] for group in self.audiences for word in group}
+
+    @field_validator("audiences")
+    @classmethod
+    def _audience_words(cls, groups: list[list[str]]) -> list[list[str]]:
+        phrases = [word for group in groups for word in group if len(word.split()) != 1]
+        if phrases:
+            raise ValueError(f"{phrases} are not single words (expected e.g. [ouderen, senioren])")
+        return [[word.strip().lower() for word in group] for group in groups if group]
 
     @field_validator("synonyms")
     @classmethod
@@ -186,6 +202,8 @@ class RecordFeatures:
     municipality: str | None
     # 'phone:…', 'email:…', 'address:…' values one source gives to several of its records.
     shared: frozenset[str] = frozenset()
+    # The audiences the name is for ('ouderen', 'jongeren'), from `audiences` in dedup.yaml.
+    audiences: frozenset[str] = frozenset()
 
 
 def _words(text: str | None) -> list[str]:
@@ -230,6 +248,20 @@ def name_stems(text: str | None, dropped: set[str] | frozenset[str]) -> tuple[st
     return tuple(_stem(w) for w in _words(text) if w not in dropped)
 
 
+def without_provider(name: str, organisation: frozenset[str], dropped: frozenset[str]) -> str:
+    """The name without a leading 'provider: ' that names the record's own organisation: a
+    directory writes 'Welzijn De Linde: Taalcafé' where the provider's site writes 'Taalcafé'.
+
+    >>> without_provider("Welzijn De Linde: Taalcafé", frozenset({"welzijn", "lind"}), frozenset({"de"}))
+    'Taalcafé'
+    """
+    head, colon, rest = name.partition(":")
+    if not colon or not rest.strip() or not organisation:
+        return name
+    head_stems = name_stems(head, dropped)
+    return rest.strip() if head_stems and set(head_stems) <= organisation else name
+
+
 def page_key(url: str | None) -> tuple[str | None, str | None]:
     """(host+path+query, host) of a URL: the form pages and websites are compared in."""
     if not url:
@@ -245,7 +277,8 @@ def page_key(url: str | None) -> tuple[str | None, str | None]:
 def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures:
     """Compute the comparison values of one record."""
     dropped = settings.organization_words | settings.stop_words | place_words(record)
-    name = with_synonyms(record.name, settings)
+    organisation = frozenset(name_stems(record.organization, dropped))
+    name = with_synonyms(without_provider(record.name, organisation, dropped), settings)
     stems = name_stems(name, dropped) or name_stems(name, settings.stop_words)
     website, host = page_key(record.website)
     page, _ = page_key(record.url)
@@ -268,7 +301,7 @@ def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures
         name_text=" ".join(stems) or record.name.lower(),
         name_stems=stems,
         upl_text=" ".join(upl_stems) or None,
-        organization_stems=frozenset(name_stems(record.organization, dropped)),
+        organization_stems=organisation,
         phones=frozenset(p.number for p in record.phones),
         emails=frozenset(e.lower() for e in record.emails),
         website=website,
@@ -280,11 +313,17 @@ def prepare(record: NormalizedRecord, settings: DedupSettings) -> RecordFeatures
         description_stems=name_stems(record.description, settings.stop_words | settings.organization_words),
         upl=upl,
         municipality=municipality.strip().lower() if municipality else None,
+        audiences=frozenset(
+            settings.audience_of[word] for word in _words(name) if word in settings.audience_of
+        ),
     )
 
 
-class FeatureScore(BaseModel):
-    """One compared feature: how similar (0..1), the points it gave, and what was compared."""
+class FeatureScore(NamedTuple):
+    """One compared feature: how similar (0..1), the points it gave, and what was compared.
+
+    A tuple, not a model: a run at 100,000 records keeps about a million of them, and a model
+    costs several times the memory."""
 
     feature: FeatureName
     similarity: float
@@ -339,6 +378,9 @@ def hard_conflicts(a: RecordFeatures, b: RecordFeatures) -> list[str]:
     ):
         places = f"{a.record.address.one_line()!r} vs {b.record.address.one_line()!r}"
         conflicts.append(f"two places in two municipalities: {places}")
+    if a.audiences and b.audiences and not a.audiences & b.audiences:
+        # 'Taalcafé voor ouderen' and 'Taalcafé voor jongeren' of one organisation are two groups.
+        conflicts.append(f"names for different audiences: {sorted(a.audiences)} vs {sorted(b.audiences)}")
     if (
         a.phones
         and b.phones
@@ -415,7 +457,15 @@ def _detail(feature: FeatureName, similarity: float, a: RecordFeatures, b: Recor
 
 
 # Why a pair was decided as it was, as small integers per pair (see `_REASONS`).
-_NO_REASON, _NAMES_DISAGREE, _CORROBORATED, _ONE_ORGANISATION, _UNCORROBORATED, _BELOW_MATCH = range(6)
+(
+    _NO_REASON,
+    _NAMES_DISAGREE,
+    _CORROBORATED,
+    _ONE_ORGANISATION,
+    _UNCORROBORATED,
+    _BELOW_MATCH,
+    _SAME_PAGE,
+) = range(7)
 _DECISIONS: tuple[Decision, ...] = ("non_match", "uncertain", "match")
 _CONTACTS: tuple[FeatureName, ...] = ("phone", "email", "address", "website")
 
@@ -432,19 +482,25 @@ class _Columns:
     address_shared: np.ndarray
     postcode: np.ndarray
     website: np.ndarray
+    # A website with a path that its source gives to this record only: one service's own page.
+    service_page: np.ndarray
     page: np.ndarray
     host: np.ndarray
+    audiences: sparse.csr_matrix
     phones: sparse.csr_matrix
     own_phones: sparse.csr_matrix
     emails: sparse.csr_matrix
     own_emails: sparse.csr_matrix
     organisations: sparse.csr_matrix
+    # The organisation's distinctive words, as one code: equal codes, one organisation named alike.
+    organisation: np.ndarray
 
     @classmethod
     def of(cls, features: list[RecordFeatures]) -> _Columns:
         pages: dict[str, int] = {}
         phones: dict[str, int] = {}
         emails: dict[str, int] = {}
+        given = Counter((item.record.source_id, item.website) for item in features if item.website)
         return cls(
             source=codes([item.record.source_id for item in features]),
             upl=codes([item.upl for item in features]),
@@ -457,6 +513,17 @@ class _Columns:
             ),
             postcode=codes([item.postcode for item in features]),
             website=codes([item.website for item in features], pages),
+            service_page=np.fromiter(
+                (
+                    item.website is not None
+                    and item.website != item.host
+                    and given[(item.record.source_id, item.website)] == 1
+                    for item in features
+                ),
+                dtype=bool,
+                count=len(features),
+            ),
+            audiences=value_matrix([item.audiences for item in features]),
             page=codes([item.page for item in features], pages),
             host=codes([item.host for item in features]),
             phones=value_matrix([item.phones for item in features], phones),
@@ -468,6 +535,7 @@ class _Columns:
                 [[e for e in item.emails if f"email:{e}" not in item.shared] for item in features], emails
             ),
             organisations=value_matrix([item.organization_stems for item in features]),
+            organisation=codes([" ".join(sorted(item.organization_stems)) or None for item in features]),
         )
 
 
@@ -532,7 +600,10 @@ def _conflicting(c: _Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray
     def differ(column: np.ndarray) -> np.ndarray:
         return (column[left] >= 0) & (column[right] >= 0) & (column[left] != column[right])
 
-    has_phones, has_organisation = _has(c.phones), _has(c.organisations)
+    has_phones, has_organisation, has_audience = _has(c.phones), _has(c.organisations), _has(c.audiences)
+    audiences_differ = (
+        has_audience[left] & has_audience[right] & (pair_products(c.audiences, c.audiences, left, right) == 0)
+    )
     organisations_differ = (
         has_phones[left]
         & has_phones[right]
@@ -547,6 +618,7 @@ def _conflicting(c: _Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray
         | (((c.upl[left] >= 0) | (c.upl[right] >= 0)) & differ(c.municipality))
         | (differ(c.municipality) & differ(c.address))
         | organisations_differ
+        | audiences_differ
     )
 
 
@@ -559,8 +631,24 @@ def _point_columns(
     }
 
 
+def _same_service_page(c: _Columns, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+    """Where both records point to one service's own page, or one links to the page the other
+    was found on: a page of its own is the service's identity, whatever each source calls it."""
+    website_l, website_r = c.website[left], c.website[right]
+    own_l, own_r = c.service_page[left], c.service_page[right]
+    return (
+        (own_l & own_r & (website_l == website_r))
+        | (own_l & (website_l == c.page[right]))
+        | (own_r & (website_r == c.page[left]))
+    )
+
+
 def _decide_all(
-    similarities: dict[FeatureName, np.ndarray], conflicting: np.ndarray, s: DedupSettings
+    similarities: dict[FeatureName, np.ndarray],
+    conflicting: np.ndarray,
+    same_page: np.ndarray,
+    same_organisation: np.ndarray,
+    s: DedupSettings,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Score, decision (index into `_DECISIONS`), reason code and names-needed of every pair."""
     t = s.thresholds
@@ -573,9 +661,9 @@ def _decide_all(
     # 'Inburgeringsroute Brederwijk' with one phone and one email), never down to unrelated names.
     name_needed = np.where(corroborating < 2, t.name_agrees, t.name_agrees_with_contact)
     name = similarities["name"]
-    # A contact a source gives several services says 'same organisation'; within one
-    # organisation a name that is nearly the same is the same service.
-    organisation = np.zeros(len(name), dtype=bool)
+    # A contact a source gives several services, or one organisation name on both, says 'same
+    # organisation'; within one organisation a name that is nearly the same is the same service.
+    organisation = same_organisation.copy()
     for feature in ("phone", "email", "address"):
         value = np.nan_to_num(similarities[feature], nan=0.0)
         organisation |= (s.shared_contact <= value) & (value < 1.0)
@@ -584,6 +672,7 @@ def _decide_all(
     undecided = np.ones(len(name), dtype=bool)
     rules = (
         (conflicting, 0, _NO_REASON),
+        (same_page & (name >= t.name_with_same_page), 2, _SAME_PAGE),
         (name < name_needed, 0, _NAMES_DISAGREE),
         ((score >= t.match) & (corroborating > 0), 2, _CORROBORATED),
         ((score >= t.match) & organisation & (name >= t.name_same), 2, _ONE_ORGANISATION),
@@ -647,7 +736,13 @@ def score_pairs(
     columns = _Columns.of(features)
     similarities = _similarity_columns(columns, left, right, name_ratio, description, settings)
     conflicting = _conflicting(columns, left, right)
-    score, decision, reason, name_needed = _decide_all(similarities, conflicting, settings)
+    same_page = _same_service_page(columns, left, right)
+    same_organisation = (columns.organisation[left] >= 0) & (
+        columns.organisation[left] == columns.organisation[right]
+    )
+    score, decision, reason, name_needed = _decide_all(
+        similarities, conflicting, same_page, same_organisation, settings
+    )
     closest = _closest_counterparts(columns, left, right, similarities, decision, conflicting, settings)
     decision[closest] = 2
     kept = np.arange(len(left)) if keep_non_matches else np.flatnonzero(decision > 0)
@@ -692,12 +787,15 @@ def _reasons(
     if code == _CORROBORATED:
         return [f"name agrees, corroborated by {', '.join(corroborating)}"]
     if code == _ONE_ORGANISATION:
-        organisation = [
+        shared = [
             f for f in ("phone", "email", "address") if s.shared_contact <= similarity.get(f, 0.0) < 1.0
         ]
-        return [f"name the same ({name:.2f}) within one organisation ({', '.join(organisation)} shared)"]
+        evidence = f"{', '.join(shared)} shared" if shared else "both name it alike"
+        return [f"name the same ({name:.2f}) within one organisation ({evidence})"]
     if code == _UNCORROBORATED:
         return [f"name agrees but nothing of {s.corroborating_features} corroborates it"]
+    if code == _SAME_PAGE:
+        return [f"both point to one service's own page (names {name:.2f})"]
     if code == _BELOW_MATCH:
         return [f"score {score:.1f} below the match threshold {s.thresholds.match}"]
     return []
@@ -729,7 +827,11 @@ def _closest_counterparts(
     # Two phones, mailboxes or buildings of one organisation are two services' own.
     disagree = np.logical_or.reduce([v == 0.0 for v in contact.values()])
     resemblance = similarities["name"] + np.nan_to_num(similarities["description"], nan=0.0)
-    candidates = sharing & (decision == 0) & ~disagree & (resemblance >= s.thresholds.closest_resemblance)
+    # Contacts of the organisation alone (its switchboard, info@, its building) say less than a
+    # direct line or mailbox of the service: the names and descriptions must then say more.
+    own = np.logical_or.reduce([v == 1.0 for v in contact.values()])
+    required = np.where(own, s.thresholds.closest_resemblance, s.thresholds.closest_resemblance_shared)
+    candidates = sharing & (decision == 0) & ~disagree & (resemblance >= required)
     if not candidates.any():
         return np.zeros(0, dtype=np.int64)
     # For each record and each other source: the text similarity (name and description) of the
@@ -814,12 +916,7 @@ def _explain(
         score=score,
         decision=decision,
         features=[
-            {
-                "feature": feature,
-                "similarity": round(similarity, 4),
-                "points": points,
-                "detail": _detail(feature, similarity, a, b),
-            }
+            FeatureScore(feature, round(similarity, 4), points, _detail(feature, similarity, a, b))
             for feature, similarity, points in found
         ],
         conflicts=conflicts,
