@@ -5,6 +5,9 @@ from __future__ import annotations
 import pytest
 
 from servicemap.dedup import pairwise_scores, truth_clusters
+from servicemap.evaluation import evaluate_merge
+from servicemap.publish import publish_directory
+from tests.conftest import build_service
 
 
 def test_pairwise_and_bcubed_figures_on_a_small_truth():
@@ -65,3 +68,27 @@ def test_ground_truth_records_are_named_like_crawled_records():
         {"gemeente-brederwijk:/wmo", "sociale-kaart:svc-12"},
         {"sociale-kaart:svc-13"},
     ]
+
+
+def test_the_merge_of_a_directory_counts_only_its_active_services(tmp_path):
+    """Two services merged by a later run stay published as inactive with their old records:
+    the evaluation must not count those records twice."""
+    url = f"sqlite:///{tmp_path / 'directory.sqlite'}"
+    first = build_service(
+        "Schuldhulp", "Gemeente Brederwijk", "Brederwijk", "Hulp bij schulden.", ["finances"]
+    )
+    second = build_service("Geldzorgen", "Gemeente Brederwijk", "Brederwijk", "Hulp bij geld.", ["finances"])
+    publish_directory(url, [first, second], [], run_id="run-1")
+    merged = first.model_copy(update={"members": [*first.members, *second.members]})
+    publish_directory(url, [merged], [], run_id="run-2")
+    records = [m.record_id for m in merged.members]
+    truth = {
+        "services": [
+            {"records": [dict(zip(("source_id", "key"), r.split(":"), strict=True)) for r in records]}
+        ]
+    }
+
+    scores = evaluate_merge(url, truth)
+
+    assert (scores.pairwise_precision, scores.pairwise_recall) == (1.0, 1.0)
+    assert scores.bcubed_precision == 1.0

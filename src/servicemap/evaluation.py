@@ -8,7 +8,7 @@ from pathlib import Path
 
 from servicemap.classify.evaluate import LabelScores, format_scores, label_scores
 from servicemap.dedup.evaluate import MergeScores, pairwise_scores, truth_clusters
-from servicemap.publish import published_membership, read_services
+from servicemap.publish import read_services
 
 DEMO_GROUND_TRUTH = Path(__file__).parent / "demo" / "ground_truth.json"
 
@@ -18,9 +18,12 @@ def load_ground_truth(path: Path | None = None) -> dict:
 
 
 def evaluate_merge(database_url: str, ground_truth: dict) -> MergeScores:
-    """Pairwise and B-cubed merge quality of the current directory version: its services'
-    member records against the truth's records per service."""
-    predicted = [set(records) for records in published_membership(database_url).values()]
+    """Pairwise and B-cubed merge quality of the current directory version: its active
+    services' member records against the truth's records per service. An inactive service
+    (kept after its records moved to another service) would count those records twice."""
+    predicted = [
+        {m.record_id for m in s.members} for s in read_services(database_url) if s.status == "active"
+    ]
     return pairwise_scores(predicted, truth_clusters(ground_truth))
 
 
