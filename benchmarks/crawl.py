@@ -134,6 +134,17 @@ def generate_site(root: Path, products: int, seed: int = 4) -> int:
     (which disallows /zoeken, /thema/ and the static and footer pages)."""
     rng = random.Random(seed)
     listings = -(-products // PRODUCTS_PER_LISTING)
+    pages = [
+        (f"{SUBJECTS[n % 12][0]} {n}", product_page(n, listings, products, rng)) for n in range(products)
+    ]
+    return write_site(root, pages)
+
+
+def write_site(root: Path, products: list[tuple[str, str]]) -> int:
+    """Write a site around ready-made product pages (title, html): `/producten/p<n>.html`, listed
+    100 to a page under `/overzicht/`, a home page linking the listings, and robots.txt. Returns
+    the number of pages a crawler can reach."""
+    listings = -(-len(products) // PRODUCTS_PER_LISTING)
     (root / "producten").mkdir(parents=True)
     (root / "overzicht").mkdir()
     (root / "robots.txt").write_text(
@@ -150,21 +161,17 @@ def generate_site(root: Path, products: int, seed: int = 4) -> int:
         encoding="utf-8",
     )
     for k in range(listings):
-        numbers = range(k * PRODUCTS_PER_LISTING, min((k + 1) * PRODUCTS_PER_LISTING, products))
-        links = "".join(
-            f'<li><a href="/producten/p{n}.html">{SUBJECTS[n % 12][0]} {n}</a></li>' for n in numbers
-        )
+        numbers = range(k * PRODUCTS_PER_LISTING, min((k + 1) * PRODUCTS_PER_LISTING, len(products)))
+        links = "".join(f'<li><a href="/producten/p{n}.html">{products[n][0]}</a></li>' for n in numbers)
         (root / "overzicht" / f"{k}.html").write_text(
             "<!DOCTYPE html><html lang='nl'><head><meta charset='utf-8'>"
             f"<title>Overzicht {k + 1}</title></head>"
             f"<body><h1>Overzicht {k + 1}</h1><a href='/'>Home</a><ul>{links}</ul></body></html>",
             encoding="utf-8",
         )
-    for n in range(products):
-        (root / "producten" / f"p{n}.html").write_text(
-            product_page(n, listings, products, rng), encoding="utf-8"
-        )
-    return 1 + listings + products
+    for n, (_, page) in enumerate(products):
+        (root / "producten" / f"p{n}.html").write_text(page, encoding="utf-8")
+    return 1 + listings + len(products)
 
 
 class MemorySite:
