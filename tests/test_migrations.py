@@ -66,7 +66,7 @@ def publish_at_revision_1(url: str, services, tmp_path, *, stamped: bool):
 def test_an_empty_database_is_created_at_the_newest_revision_matching_the_tables(empty_url):
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == head_revision() == "0004"
+    assert schema_revision(empty_url) == head_revision() == "0005"
     with engine_for(empty_url).connect() as connection:
         context = MigrationContext.configure(
             connection,
@@ -84,7 +84,7 @@ def test_a_directory_published_at_revision_1_is_upgraded_and_reads_back_intact(
 
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == "0004"
+    assert schema_revision(empty_url) == "0005"
     assert current_version(empty_url) == old_version
     services = read_services(empty_url, old_version.id)
     assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
@@ -121,3 +121,35 @@ def test_migrating_twice_changes_nothing(db_url, demo_services):
     assert current_version(db_url) == version
     with engine_for(db_url).connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM service")).scalar() == len(demo_services)
+
+
+def test_revision_5_keys_an_older_sqlite_search_index_by_service_row(tmp_path, demo_services):
+    url = f"sqlite:///{tmp_path / 'indexed.db'}"
+    publish_directory(url, demo_services, [], run_id="run-1")
+    columns = "name, organization, domains, description, service_id, directory_version_id"
+    with engine_for(url).begin() as connection:
+        # The index as revision 4 wrote it: rowids of its own, not those of the service rows.
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE indexed AS SELECT rowid AS r, {columns} FROM service_search"
+        )
+        connection.exec_driver_sql("DELETE FROM service_search")
+        connection.exec_driver_sql(
+            f"INSERT INTO service_search (rowid, {columns}) SELECT r + 1000, {columns} FROM indexed"
+        )
+        for index in (
+            "ix_service_version_municipality",
+            "ix_service_version_name",
+            "ix_location_version_position",
+            "ix_service_location_version_location",
+            "ix_service_domain_version_domain",
+            "ix_service_facet_version_term",
+        ):
+            connection.exec_driver_sql(f"DROP INDEX {index}")
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0004'")
+
+    migrate(url)
+
+    assert schema_revision(url) == "0005"
+    # A filtered search matches the index against the passing services' rows by rowid.
+    hits = search(url, "mantelzorg", domain="family_and_caregiving")
+    assert [h.name for h in hits] == ["Steunpunt Mantelzorg"]

@@ -91,14 +91,23 @@ def test_capped_ranking_gives_the_hits_of_ranking_every_match(audience_db, monke
     def scores(hits) -> list[float]:
         return [round(h.score, 6) for h in hits]
 
+    # A filter that few services pass (here: every filter) is applied before ranking.
+    filtered_first = [search(audience_db, q, limit=4, **f) for q, f in asked]
+    # No filter counts as selective: the best matches are ranked first, then filtered.
+    monkeypatch.setattr(search_query, "PREFILTER_MAX", 0)
     every_match = [search(audience_db, q, limit=4, **f) for q, f in asked]
     # Four candidates, filtered two and then two: the filters leave too few, so all are ranked.
     monkeypatch.setattr(search_query, "CANDIDATE_CAP", 4)
     monkeypatch.setattr(search_query, "FIRST_FILTERED", 2)
     capped = [search(audience_db, q, limit=4, **f) for q, f in asked]
+    # Too many matches to check each: the services that pass are read and their matches ranked.
+    monkeypatch.setattr(search_query, "MATCHES_FIRST_MAX", 0)
+    passing_first = [search(audience_db, q, limit=4, **f) for q, f in asked]
 
     # The same scores in the same order; services with equal scores may change places.
     assert [scores(hits) for hits in capped] == [scores(hits) for hits in every_match]
+    assert [scores(hits) for hits in filtered_first] == [scores(hits) for hits in every_match]
+    assert [scores(hits) for hits in passing_first] == [scores(hits) for hits in every_match]
     assert [len(hits) for hits in every_match] == [4, 1, 4, 4, 4]
     assert names(capped[1]) == {"Maatjes Aldermeer"}
     assert names(capped[2]) & {"Jongerenwerk De Schakel", "Jonge Mantelzorgers"} == set()

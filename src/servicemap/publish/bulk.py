@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from operator import itemgetter
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.exc import DBAPIError
@@ -43,9 +44,13 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict]) -> N
         defaults[column.name] = column.default.arg
     dialect = connection.dialect
     columns = names + list(defaults)
-    processors: list[Callable | None] = [
-        table.c[n].type.dialect_impl(dialect).bind_processor(dialect) for n in columns
+    processors: list[tuple[int, Callable]] = [
+        (i, process)
+        for i, n in enumerate(columns)
+        if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) is not None
     ]
+    values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
+    constants = list(defaults.values())
     expected = set(names)
     tuples = []
     for row in rows:
@@ -54,20 +59,32 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict]) -> N
                 f"table {table.name!r}: a row has columns {sorted(row)}, "
                 f"expected the first row's {sorted(names)}"
             )
-        tuples.append(
-            tuple(
-                value if process is None else process(value)
-                for process, value in zip(
-                    processors, [*(row[n] for n in names), *defaults.values()], strict=True
-                )
-            )
-        )
+        values = [*values_of(row), *constants]
+        for i, process in processors:
+            values[i] = process(values[i])
+        tuples.append(tuple(values))
     quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in columns)
     target = dialect.identifier_preparer.format_table(table)
-    # One executemany through SQLAlchemy (psycopg pipelines it): errors and cursor events stay
-    # as for any statement, so a publish can be watched and interrupted row table by row table.
-    marks = ", ".join("?" if dialect.paramstyle == "qmark" else "%s" for _ in columns)
+    if dialect.name == "postgresql":
+        stage = dialect.identifier_preparer.quote(f"{table.name}_bulk")
+        _copy(connection, target, stage, quoted, tuples)
+        return
+    # One executemany through SQLAlchemy: errors and cursor events stay as for any statement,
+    # so a publish can be watched and interrupted table by table.
+    marks = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", tuples)
+
+
+def _copy(connection: Connection, target: str, stage: str, quoted: str, tuples: list[tuple]) -> None:
+    """COPY into a temporary table shaped like `target`, then one INSERT ... SELECT: COPY is
+    ten times faster than an executemany, and the statement that writes `target` is still an
+    INSERT through SQLAlchemy, which cursor events (and the crash tests' pause points) see."""
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {target} INCLUDING DEFAULTS)")
+    with driver_cursor(connection) as cursor, cursor.copy(f"COPY {stage} ({quoted}) FROM STDIN") as copy:
+        for values in tuples:
+            copy.write_row(values)
+    connection.exec_driver_sql(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {stage}")
+    connection.exec_driver_sql(f"DROP TABLE {stage}")
 
 
 @contextmanager

@@ -41,7 +41,16 @@ def _engine(url: str) -> Engine:
     if backend(url) == "postgresql":
         # One snapshot per transaction, as SQLite's WAL gives: a reader that looks up the
         # current version and then reads its rows still sees them if a publish prunes it.
-        return create_engine(url, pool_pre_ping=True, isolation_level="REPEATABLE READ")
+        # No JIT: it compiles a search's ranking of a few thousand rows for longer than the
+        # ranking takes (tens of milliseconds per query), and a publish gains nothing from it.
+        # Index pages are in memory: at the default random_page_cost the planner checks every
+        # document of a version against a broad query rather than read the GIN index.
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            isolation_level="REPEATABLE READ",
+            connect_args={"options": "-c jit=off -c random_page_cost=1.1"},
+        )
     database = make_url(url).database
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)

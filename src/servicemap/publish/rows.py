@@ -208,17 +208,18 @@ class VersionRows:
 
     def _add_label(self, service_id: str, label: records.Label) -> None:
         taxonomy_id, term_id = _term_ids(label.taxonomy, label.term)
-        self._add(t.Taxonomy, (taxonomy_id,), id=taxonomy_id, name=label.taxonomy, description="")
-        self._add(
-            t.TaxonomyTerm,
-            (term_id,),
-            id=term_id,
-            code=label.term,
-            name=label.term_label,
-            description=label.term_label,
-            taxonomy_id=taxonomy_id,
-            taxonomy=label.taxonomy,
-        )
+        if (term_id,) not in self._rows[t.TaxonomyTerm]:  # a few dozen terms label every service
+            self._add(t.Taxonomy, (taxonomy_id,), id=taxonomy_id, name=label.taxonomy, description="")
+            self._add(
+                t.TaxonomyTerm,
+                (term_id,),
+                id=term_id,
+                code=label.term,
+                name=label.term_label,
+                description=label.term_label,
+                taxonomy_id=taxonomy_id,
+                taxonomy=label.taxonomy,
+            )
         attribute_id = stable_id("attribute", service_id, term_id)
         self._add(
             t.Attribute,

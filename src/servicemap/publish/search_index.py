@@ -81,11 +81,18 @@ def index_documents(connection: Connection, version_id: str, documents: Iterable
         for d, fields in zip(documents, found, strict=True)
     ]
     if sqlite:
+        # A document's rowid is its service row's, so that search matches the services that
+        # pass a filter against the index by rowid alone.
+        service_rows = dict(
+            connection.exec_driver_sql(
+                "SELECT id, rowid FROM service WHERE directory_version_id = ?", (version_id,)
+            ).all()
+        )
         connection.exec_driver_sql(
             f"INSERT INTO {SEARCH_TABLE} "
-            "(name, organization, domains, description, service_id, directory_version_id) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            rows,
+            "(rowid, name, organization, domains, description, service_id, directory_version_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [(service_rows[row[4]], *row) for row in rows],
         )
     else:
         # The texts go in by COPY; PostgreSQL then builds every tsvector in one statement.

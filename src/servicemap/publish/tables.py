@@ -116,6 +116,10 @@ class Service(SQLModel, table=True):
             "status IN ('active', 'inactive', 'defunct', 'temporarily closed')", name="service_status"
         ),
         CheckConstraint("length(name) > 0", name="service_name_not_empty"),
+        # Search's municipality filter reads one version's services of one municipality (0005).
+        Index("ix_service_version_municipality", "directory_version_id", "municipality"),
+        # A list without words is in name order: read in that order until enough pass (0005).
+        Index("ix_service_version_name", "directory_version_id", "name", "id"),
     )
 
     directory_version_id: str = _version()
@@ -149,6 +153,10 @@ class Service(SQLModel, table=True):
 
 class Location(SQLModel, table=True):
     __tablename__ = "location"
+    # Search's distance filter reads the locations within a bounding box first (0005).
+    __table_args__ = (
+        Index("ix_location_version_position", "directory_version_id", "latitude", "longitude", "id"),
+    )
 
     directory_version_id: str = _version()
     id: str = Field(primary_key=True, max_length=36)
@@ -161,6 +169,9 @@ class Location(SQLModel, table=True):
 
 class ServiceAtLocation(SQLModel, table=True):
     __tablename__ = "service_at_location"
+    __table_args__ = (
+        Index("ix_service_location_version_location", "directory_version_id", "location_id", "service_id"),
+    )
 
     directory_version_id: str = _version()
     id: str = Field(primary_key=True, max_length=36)
@@ -250,6 +261,8 @@ class Attribute(SQLModel, table=True):
 
 class ServiceDomain(SQLModel, table=True):
     __tablename__ = "service_domain"
+    # A domain filter starts from the services with that domain, not from every service (0005).
+    __table_args__ = (Index("ix_service_domain_version_domain", "directory_version_id", "domain"),)
 
     directory_version_id: str = _version()
     service_id: str = Field(primary_key=True, max_length=36)
@@ -260,6 +273,7 @@ class ServiceDomain(SQLModel, table=True):
 
 class ServiceFacet(SQLModel, table=True):
     __tablename__ = "service_facet"
+    __table_args__ = (Index("ix_service_facet_version_term", "directory_version_id", "taxonomy", "term"),)
 
     directory_version_id: str = _version()
     service_id: str = Field(primary_key=True, max_length=36)

@@ -10,6 +10,7 @@ index has no such word, and only then quoted into the engine's syntax. So 'schul
 from __future__ import annotations
 
 import bisect
+import json
 import math
 import re
 from collections.abc import Sequence
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 from pydantic import BaseModel, Field
@@ -53,9 +55,17 @@ POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 # in a large directory. So the engine ranks its matches alone, without a join or a filter, and
 # keeps the best CANDIDATE_CAP; the filters run on the first FIRST_FILTERED of those, then on
 # the rest. That is the top `limit` (up to the order of equal scores) whenever `limit` of them
-# pass; when fewer pass and the cap was full, the filters run inside the ranking query.
+# pass; when fewer pass and the cap was full, only the matches among the passing services are
+# ranked.
 CANDIDATE_CAP = 2000
 FIRST_FILTERED = 200
+# A filter that at most this many services pass (a domain, an audience, a municipality in a
+# large region) is applied first, and only the matches among them are ranked: few of the best
+# matches overall would pass it.
+PREFILTER_MAX = 5000
+# When few of the best matches pass and at most this many services match, every match is
+# checked against the filters and those that pass are ranked.
+MATCHES_FIRST_MAX = 10000
 SNIPPET_LENGTH = 160
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 300.0
@@ -174,25 +184,35 @@ def search(
             if geocoder is None:
                 geocoder = PdokGeocoder.from_env()
             point = _locate(url, version, near_postcode, radius_km or DEFAULT_RADIUS_KM, geocoder)
-        filters, params = _filters(version, domains, facets, municipality, language, point, include_inactive)
+        municipality_names = None
+        if municipality is not None:
+            key = municipality.strip().lower()
+            municipality_names = [n for n in _municipalities(url, version) if n.lower() == key]
+        filters = _filters(
+            version, domains, facets, municipality, municipality_names, language, point, include_inactive
+        )
         if open_at is not None:
-            filters, params = _open_filter(filters, params, open_at)
+            _open_filter(filters, open_at)
         if age is not None:
-            filters, params = _age_filter(filters, params, age)
+            _age_filter(filters, age)
+        narrowed = any(
+            v is not None for v in (domains, municipality, language, point, open_at, age, *facets.values())
+        )
         if not query_words:
-            if not query and all(
-                v is None for v in (domains, municipality, language, point, open_at, age, *facets.values())
-            ):
+            if not query and not narrowed:
                 raise InvalidQuery(
                     "give words to search for, or a domain, municipality, audience or postcode to list"
                 )
             concepts: list[_Concept] = []
-            ranked = _list(connection, filters, params, limit)
+            ranked = _list(connection, filters, limit, _few_pass(connection, filters))
         else:
             groups = _synonym_groups(url, version, synonyms)
             vocabulary = _vocabulary(connection, url, version)
             concepts = _concepts(query_words, groups, vocabulary)
-            ranked = _match(connection, concepts, vocabulary, filters, params, limit) if concepts else []
+            ranked = []
+            if concepts:
+                prefilter = _few_pass(connection, filters)
+                ranked = _match(connection, concepts, vocabulary, filters, limit, prefilter)
         return _hits(connection, version, ranked, point, concepts if explain else None)
 
 
@@ -367,78 +387,168 @@ def _locate(url: str, version: str, postcode: str, radius_km: float, geocoder: P
     return _Point(centroid[0], centroid[1], radius_km)
 
 
+class _Narrowing(NamedTuple):
+    """One filter read from an index: the query of the ids that pass, the same filter as a
+    test of one service `s`, and (when cheaper) a query of about as many rows to count."""
+
+    ids: str
+    test: str
+    count: str | None = None
+
+
+@dataclass
+class _Filters:
+    """A search's filters as SQL on `s`, the service table, that both backends share.
+
+    A domain, facet, municipality or distance filter is kept twice: as a test of one service
+    (to check a few ranked candidates) and as the query of the ids that pass, read from an
+    index (so that the engine starts from the few services that pass a selective filter)."""
+
+    params: dict
+    conditions: list[str] = field(default_factory=list)
+    narrowing: list[_Narrowing] = field(default_factory=list)
+    # The keys of the services that pass (rowids on SQLite, ids on PostgreSQL), once read,
+    # unless more than PREFILTER_MAX pass on PostgreSQL.
+    passing: list | None = None
+    many_pass: bool = False
+
+    def add(self, condition: str, **params: object) -> None:
+        self.conditions.append(condition)
+        self.params.update(params)
+
+    @property
+    def checks(self) -> str:
+        """The filters as tests of each service: for candidates already found."""
+        return " AND ".join([*self.conditions, *(n.test for n in self.narrowing)])
+
+    @property
+    def selecting(self) -> str:
+        """The filters as sets of ids read from indexes: for finding the services that pass."""
+        return " AND ".join([*self.conditions, *(f"s.id IN ({n.ids})" for n in self.narrowing)])
+
+
 def _filters(
     version: str,
     domains: list[str] | None,
     facets: dict[str, str | None],
     municipality: str | None,
+    municipality_names: list[str] | None,
     language: str | None,
     point: _Point | None,
     include_inactive: bool,
-) -> tuple[str, dict]:
-    """SQL conditions on `s` (the service table) that both backends share."""
-    conditions = ["s.directory_version_id = :version"]
-    params: dict[str, object] = {"version": version}
+) -> _Filters:
+    filters = _Filters(params={"version": version}, conditions=["s.directory_version_id = :version"])
     if not include_inactive:
-        conditions.append("s.status = 'active'")
+        filters.add("s.status = 'active'")
     if domains is not None:
         names = ", ".join(f":domain{i}" for i in range(len(domains))) or "NULL"
-        conditions.append(
-            "EXISTS (SELECT 1 FROM service_domain d WHERE d.directory_version_id = s.directory_version_id "
-            f"AND d.service_id = s.id AND d.domain IN ({names}))"
+        filters.narrowing.append(
+            _Narrowing(
+                "SELECT d.service_id FROM service_domain d WHERE d.directory_version_id = :version "
+                f"AND d.domain IN ({names})",
+                "EXISTS (SELECT 1 FROM service_domain d "
+                "WHERE d.directory_version_id = s.directory_version_id "
+                f"AND d.service_id = s.id AND d.domain IN ({names}))",
+            )
         )
-        params.update({f"domain{i}": d for i, d in enumerate(domains)})
+        filters.params.update({f"domain{i}": d for i, d in enumerate(domains)})
     for name, term in facets.items():
         if term is None:
             continue
-        conditions.append(
-            "EXISTS (SELECT 1 FROM service_facet f WHERE f.directory_version_id = s.directory_version_id "
-            f"AND f.service_id = s.id AND f.taxonomy = :{name}_taxonomy AND f.term = :{name})"
+        filters.narrowing.append(
+            _Narrowing(
+                "SELECT f.service_id FROM service_facet f WHERE f.directory_version_id = :version "
+                f"AND f.taxonomy = :{name}_taxonomy AND f.term = :{name}",
+                "EXISTS (SELECT 1 FROM service_facet f WHERE f.directory_version_id = s.directory_version_id "
+                f"AND f.service_id = s.id AND f.taxonomy = :{name}_taxonomy AND f.term = :{name})",
+            )
         )
-        params.update({name: term, f"{name}_taxonomy": FACET_FILTERS[name]})
+        filters.params.update({name: term, f"{name}_taxonomy": FACET_FILTERS[name]})
     if municipality is not None:
-        # A service without a municipality of its own is in the one of its address.
-        conditions.append(
-            "(lower(s.municipality) = :municipality OR (s.municipality IS NULL AND EXISTS ("
-            "SELECT 1 FROM service_at_location ml JOIN address ma ON ma.location_id = ml.location_id "
+        # The version's own spellings of the name, so the index on municipality is used; a
+        # service without a municipality of its own is in the one of its address.
+        names = ", ".join(f":municipality{i}" for i in range(len(municipality_names or []))) or "NULL"
+        at_address = (
+            "EXISTS (SELECT 1 FROM service_at_location ml JOIN address ma ON ma.location_id = ml.location_id "
             "AND ma.directory_version_id = ml.directory_version_id "
-            "WHERE ml.directory_version_id = s.directory_version_id AND ml.service_id = s.id "
-            "AND lower(coalesce(ma.municipality, ma.city)) = :municipality)))"
+            "WHERE ml.directory_version_id = {s}.directory_version_id AND ml.service_id = {s}.id "
+            "AND lower(coalesce(ma.municipality, ma.city)) = :municipality)"
         )
-        params["municipality"] = municipality.strip().lower()
+        filters.narrowing.append(
+            _Narrowing(
+                "SELECT m.id FROM service m WHERE m.directory_version_id = :version "
+                f"AND m.municipality IN ({names}) "
+                "UNION ALL SELECT m.id FROM service m WHERE m.directory_version_id = :version "
+                f"AND m.municipality IS NULL AND {at_address.format(s='m')}",
+                f"(s.municipality IN ({names}) OR (s.municipality IS NULL AND {at_address.format(s='s')}))",
+            )
+        )
+        filters.params["municipality"] = municipality.strip().lower()
+        filters.params.update({f"municipality{i}": n for i, n in enumerate(municipality_names or [])})
     if language is not None:
-        conditions.append("lower(s.language) = :language")
-        params["language"] = language
+        filters.add("lower(s.language) = :language", language=language)
     if point is not None:
         # An equirectangular distance: exact enough within a region, and plain arithmetic
-        # that both backends compute without an extension.
-        conditions.append(
-            "EXISTS (SELECT 1 FROM service_at_location sl JOIN location l ON l.id = sl.location_id "
-            "AND l.directory_version_id = sl.directory_version_id "
-            "WHERE sl.directory_version_id = s.directory_version_id AND sl.service_id = s.id "
-            "AND l.latitude IS NOT NULL AND l.longitude IS NOT NULL "
+        # that both backends compute without an extension; the bounding box around the
+        # circle lets the index on positions find the candidates.
+        within = (
+            "l.directory_version_id = {version} "
+            "AND l.latitude BETWEEN :lat_low AND :lat_high AND l.longitude BETWEEN :lon_low AND :lon_high "
             "AND ((l.latitude - :lat) * :km_lat) * ((l.latitude - :lat) * :km_lat) "
-            "+ ((l.longitude - :lon) * :km_lon) * ((l.longitude - :lon) * :km_lon) <= :r2)"
+            "+ ((l.longitude - :lon) * :km_lon) * ((l.longitude - :lon) * :km_lon) <= :r2"
         )
-        params.update(
+        filters.narrowing.append(
+            _Narrowing(
+                "SELECT sl.service_id FROM location l JOIN service_at_location sl "
+                "ON sl.location_id = l.id AND sl.directory_version_id = l.directory_version_id "
+                f"WHERE {within.format(version=':version')}",
+                "EXISTS (SELECT 1 FROM service_at_location sl JOIN location l ON l.id = sl.location_id "
+                "AND l.directory_version_id = sl.directory_version_id "
+                "WHERE sl.directory_version_id = s.directory_version_id AND sl.service_id = s.id "
+                f"AND {within.format(version='sl.directory_version_id')})",
+                # The locations in the bounding box, about one per service, from one index.
+                "SELECT l.id FROM location l WHERE l.directory_version_id = :version "
+                "AND l.latitude BETWEEN :lat_low AND :lat_high "
+                "AND l.longitude BETWEEN :lon_low AND :lon_high",
+            )
+        )
+        km_lon = KM_PER_DEGREE * math.cos(math.radians(point.latitude))
+        filters.params.update(
             lat=point.latitude,
             lon=point.longitude,
             km_lat=KM_PER_DEGREE,
-            km_lon=KM_PER_DEGREE * math.cos(math.radians(point.latitude)),
+            km_lon=km_lon,
             r2=point.radius_km**2,
+            lat_low=point.latitude - point.radius_km / KM_PER_DEGREE,
+            lat_high=point.latitude + point.radius_km / KM_PER_DEGREE,
+            lon_low=point.longitude - point.radius_km / km_lon,
+            lon_high=point.longitude + point.radius_km / km_lon,
         )
-    return " AND ".join(conditions), params
+    return filters
 
 
-def _open_filter(filters: str, params: dict, moment: datetime) -> tuple[str, dict]:
+def _few_pass(connection: Connection, filters: _Filters) -> bool:
+    """Whether one of the filters read from an index passes at most PREFILTER_MAX services
+    (and so do all filters together); each is counted no further than that, on its index."""
+    for narrowing in filters.narrowing:
+        passing = connection.execute(
+            text(f"SELECT count(*) FROM ({narrowing.count or narrowing.ids} LIMIT :most) p"),
+            {**filters.params, "most": PREFILTER_MAX + 1},
+        ).scalar()
+        if passing <= PREFILTER_MAX:
+            return True
+    return False
+
+
+def _open_filter(filters: _Filters, moment: datetime) -> None:
     """Add: a weekly schedule row on the moment's weekday whose hours include its time."""
-    condition = (
+    filters.add(
         "EXISTS (SELECT 1 FROM schedule h WHERE h.directory_version_id = s.directory_version_id "
         "AND h.service_id = s.id AND h.byday = :open_day "
-        "AND h.opens_at <= :open_time AND h.closes_at > :open_time)"
+        "AND h.opens_at <= :open_time AND h.closes_at > :open_time)",
+        open_day=WEEKDAYS[moment.weekday()],
+        open_time=moment.strftime("%H:%M"),
     )
-    day = WEEKDAYS[moment.weekday()]
-    return f"{filters} AND {condition}", {**params, "open_day": day, "open_time": moment.strftime("%H:%M")}
 
 
 @dataclass(frozen=True)
@@ -482,13 +592,13 @@ def audience_ages(path: Path = AUDIENCE_AGES) -> dict[str, AgeRange]:
     return ranges
 
 
-def _age_filter(filters: str, params: dict, age: int) -> tuple[str, dict]:
+def _age_filter(filters: _Filters, age: int) -> None:
     """Add: no audience term with an age range, or one whose range admits `age`. A service for
     older people is not for a child; one for informal carers says nothing about age."""
     ranges = audience_ages()
     bounded = sorted(ranges)
     if not bounded:
-        return filters, params
+        return
     admitting = [term for term in bounded if ranges[term].admits(age)]
 
     def audience_in(terms: list[str], prefix: str) -> str:
@@ -501,19 +611,21 @@ def _age_filter(filters: str, params: dict, age: int) -> tuple[str, dict]:
     condition = f"NOT {audience_in(bounded, 'age_bounded')}"
     if admitting:
         condition = f"({condition} OR {audience_in(admitting, 'age_admits')})"
-    params = {
-        **params,
-        "age_taxonomy": AUDIENCE_TAXONOMY,
+    filters.add(
+        condition,
+        age_taxonomy=AUDIENCE_TAXONOMY,
         **{f"age_bounded{i}": term for i, term in enumerate(bounded)},
         **{f"age_admits{i}": term for i, term in enumerate(admitting)},
-    }
-    return f"{filters} AND {condition}", params
+    )
 
 
-def _list(connection: Connection, filters: str, params: dict, limit: int) -> list[tuple[str, float]]:
+def _list(connection: Connection, filters: _Filters, limit: int, few_pass: bool) -> list[tuple[str, float]]:
+    """The first `limit` services by name that pass: read from the filters' indexes when few
+    pass, else in name order (an index) until `limit` have passed."""
+    where = filters.selecting if few_pass else filters.checks
     rows = connection.execute(
-        text(f"SELECT s.id FROM service s WHERE {filters} ORDER BY s.name, s.id LIMIT :limit"),
-        {**params, "limit": limit},
+        text(f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id LIMIT :limit"),
+        {**filters.params, "limit": limit},
     )
     return [(row.id, 0.0) for row in rows]
 
@@ -586,15 +698,15 @@ def _match(
     connection: Connection,
     concepts: list[_Concept],
     vocabulary: _Vocabulary,
-    filters: str,
-    params: dict,
+    filters: _Filters,
     limit: int,
+    prefilter: bool,
 ) -> list[tuple[str, float]]:
     """Services with every concept first, by score. When they are fewer than `limit`, the
     services with one word as typed follow, the rarest word's first (a rare word says more about
     what is meant: 'eenzaam oudere' shows the services for the lonely before the many that
     mention older people), and then those with one concept's synonyms."""
-    ranked = _run(connection, concepts, filters, params, limit)
+    ranked = _run(connection, concepts, filters, limit, prefilter)
     if len(concepts) > 1:
         typed = [_Concept(word=c.word, alternatives=(c.typed,)) for c in concepts if c.typed]
         fills = sorted(typed, key=vocabulary.documents) + sorted(concepts, key=vocabulary.documents)
@@ -602,24 +714,77 @@ def _match(
             if len(ranked) >= limit:
                 break
             seen = {service_id for service_id, _ in ranked}
-            rows = _run(connection, [concept], filters, params, limit)
+            rows = _run(connection, [concept], filters, limit, prefilter)
             ranked.extend(row for row in rows if row[0] not in seen)
     return ranked[:limit]
 
 
 def _run(
-    connection: Connection, concepts: list[_Concept], filters: str, params: dict, limit: int
+    connection: Connection, concepts: list[_Concept], filters: _Filters, limit: int, prefilter: bool
 ) -> list[tuple[str, float]]:
     """The best `limit` services with every concept (a concept: any of its alternatives; an
-    alternative: all of its terms), each term searched as a prefix."""
+    alternative: all of its terms), each term searched as a prefix. With `prefilter` only the
+    matches that pass the filters are ranked; else the best matches are filtered."""
     expression = _expression(connection, concepts)
-    candidates, full = _candidates(connection, expression, params["version"], CANDIDATE_CAP)
+    if prefilter or filters.passing is not None:  # the passing services are known: rank those
+        return _ranked_with_filters(connection, expression, filters, limit)
+    candidates, full = _candidates(connection, expression, filters.params["version"], CANDIDATE_CAP)
     ranked: list[tuple[str, float]] = []
     for start, end in ((0, FIRST_FILTERED), (FIRST_FILTERED, None)):
-        ranked += _passing(connection, candidates[start:end], filters, params, limit - len(ranked))
+        ranked += _passing(connection, candidates[start:end], filters, limit - len(ranked))
         if len(ranked) >= limit:
             return ranked
-    return _ranked_with_filters(connection, expression, filters, params, limit) if full else ranked
+    if not full:
+        return ranked
+    matching = _matching(connection, expression, filters.params["version"])
+    if matching is not None:
+        return _ranked_among(
+            connection,
+            expression,
+            filters.params["version"],
+            _passing_keys(connection, matching, filters),
+            limit,
+        )
+    return _ranked_with_filters(connection, expression, filters, limit)
+
+
+def _matching(connection: Connection, expression: str, version: str) -> list | None:
+    """The keys of every match, unranked, when there are at most MATCHES_FIRST_MAX (else None):
+    checking those against the filters costs less than reading every service that passes."""
+    if connection.dialect.name == "postgresql":
+        sql = (
+            f"SELECT service_id FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
+            "WHERE directory_version_id = :version AND document @@ query LIMIT :most"
+        )
+    else:
+        sql = f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :match LIMIT :most"
+    keys = list(
+        connection.execute(
+            text(sql), {"match": expression, "version": version, "most": MATCHES_FIRST_MAX + 1}
+        ).scalars()
+    )
+    return keys if len(keys) <= MATCHES_FIRST_MAX else None
+
+
+def _passing_keys(connection: Connection, keys: list, filters: _Filters) -> list:
+    """The keys (rowids on SQLite, ids on PostgreSQL) of the services among `keys` that pass."""
+    if not keys:
+        return []
+    key, among, bound = _among(connection, keys)
+    return list(
+        connection.execute(
+            text(f"SELECT {key} FROM service s WHERE {filters.checks} AND {among}"),
+            {**filters.params, "keys": bound},
+        ).scalars()
+    )
+
+
+def _among(connection: Connection, keys: list) -> tuple[str, str, object]:
+    """The service key column, a condition that it is one of `keys`, and the value to bind as
+    :keys: one parameter, as thousands of parameters cost more to bind than to look up."""
+    if connection.dialect.name == "postgresql":
+        return "s.id", "s.id = ANY(:keys)", list(keys)
+    return "s.rowid", "s.rowid IN (SELECT value FROM json_each(:keys))", json.dumps(list(keys))
 
 
 def _expression(connection: Connection, concepts: list[_Concept]) -> str:
@@ -640,70 +805,103 @@ def _expression(connection: Connection, concepts: list[_Concept]) -> str:
 
 def _candidates(
     connection: Connection, expression: str, version: str, cap: int
-) -> tuple[list[tuple[str, float]], bool]:
-    """The best `cap` matches of the index by its own score, of this version, and whether the
-    cap was reached. On SQLite the index ranks every kept version together; the cap counts all."""
+) -> tuple[list[tuple[object, float]], bool]:
+    """The best `cap` matches of the index by its own score, as (key, score), and whether the
+    cap was reached. The key is the service row's rowid on SQLite (whose index ranks every kept
+    version together; the cap counts all) and the service id on PostgreSQL."""
     if connection.dialect.name == "postgresql":
         sql = (
-            f"SELECT service_id, ts_rank_cd('{POSTGRES_WEIGHTS}', document, query) AS score "
+            f"SELECT service_id AS key, ts_rank_cd('{POSTGRES_WEIGHTS}', document, query) AS score "
             f"FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
             "WHERE directory_version_id = :version AND document @@ query "
             "ORDER BY score DESC LIMIT :cap"
         )
-        rows = connection.execute(text(sql), {"match": expression, "version": version, "cap": cap}).all()
-        return [(row.service_id, float(row.score)) for row in rows], len(rows) == cap
-    weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
-    # Ranked on rowids alone; the service and version columns are read for the best only.
-    sql = (
-        f"SELECT q.service_id, q.directory_version_id AS version, c.score FROM ("
-        f"SELECT rowid AS row, -bm25({SEARCH_TABLE}, {weights}) AS score FROM {SEARCH_TABLE} "
-        f"WHERE {SEARCH_TABLE} MATCH :match ORDER BY score DESC LIMIT :cap) c "
-        f"JOIN {SEARCH_TABLE} q ON q.rowid = c.row ORDER BY c.score DESC"
-    )
-    rows = connection.execute(text(sql), {"match": expression, "cap": cap}).all()
-    found = [(row.service_id, float(row.score)) for row in rows if row.version == version]
-    return found, len(rows) == cap
+    else:
+        weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
+        sql = (
+            f"SELECT rowid AS key, -bm25({SEARCH_TABLE}, {weights}) AS score FROM {SEARCH_TABLE} "
+            f"WHERE {SEARCH_TABLE} MATCH :match ORDER BY score DESC LIMIT :cap"
+        )
+    rows = connection.execute(text(sql), {"match": expression, "version": version, "cap": cap}).all()
+    return [(row.key, float(row.score)) for row in rows], len(rows) == cap
 
 
 def _passing(
-    connection: Connection, candidates: list[tuple[str, float]], filters: str, params: dict, limit: int
+    connection: Connection, candidates: list[tuple[object, float]], filters: _Filters, limit: int
 ) -> list[tuple[str, float]]:
-    """The candidates that pass the filters, by score and then name, at most `limit`."""
+    """The candidates (by key) that pass the filters, by score and then name, at most `limit`."""
     scores = dict(candidates)
     if not scores or limit <= 0:
         return []
-    in_ids, bind = _in(list(scores))
+    key, among, bound = _among(connection, list(scores))
     rows = connection.execute(
-        text(f"SELECT s.id, s.name FROM service s WHERE {filters} AND s.id IN ({in_ids})"),
-        {**params, **bind},
+        text(f"SELECT s.id, s.name, {key} AS key FROM service s WHERE {filters.checks} AND {among}"),
+        {**filters.params, "keys": bound},
     )
-    passing = sorted((-scores[row.id], row.name, row.id) for row in rows)
+    passing = sorted((-scores[row.key], row.name, row.id) for row in rows)
     return [(service_id, -negated) for negated, _, service_id in passing[:limit]]
 
 
 def _ranked_with_filters(
-    connection: Connection, expression: str, filters: str, params: dict, limit: int
+    connection: Connection, expression: str, filters: _Filters, limit: int
 ) -> list[tuple[str, float]]:
-    """Every match ranked with the filters applied: for filters that few of the best pass."""
+    """The matches that pass the filters, ranked: for filters that few of the best matches pass.
+    The passing services are read once per search (a search ranks for each of its concepts)
+    and only the matches among them are ranked."""
+    postgres = connection.dialect.name == "postgresql"
+    if filters.passing is None and not filters.many_pass:
+        # SQLite reads every passing rowid (a list of them is cheap to pass); PostgreSQL reads
+        # at most PREFILTER_MAX ids and, when more pass, plans the join with the filters itself.
+        key, most = ("s.id", "LIMIT :most") if postgres else ("s.rowid", "")
+        passing = list(
+            connection.execute(
+                text(f"SELECT {key} FROM service s WHERE {filters.selecting} {most}"),
+                {**filters.params, "most": PREFILTER_MAX + 1},
+            ).scalars()
+        )
+        filters.many_pass = postgres and len(passing) > PREFILTER_MAX
+        filters.passing = None if filters.many_pass else passing
+    if filters.many_pass:
+        sql = (
+            f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, query) AS score "
+            f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
+            "AND s.directory_version_id = q.directory_version_id, to_tsquery('simple', :match) query "
+            f"WHERE q.document @@ query AND {filters.selecting} ORDER BY score DESC, s.name LIMIT :limit"
+        )
+        rows = connection.execute(text(sql), {**filters.params, "match": expression, "limit": limit})
+        return [(row.id, float(row.score)) for row in rows]
+    return _ranked_among(connection, expression, filters.params["version"], filters.passing, limit)
+
+
+def _ranked_among(
+    connection: Connection, expression: str, version: str, keys: list, limit: int
+) -> list[tuple[str, float]]:
+    """The best `limit` matches among the services with these keys (SQLite rowids, or ids)."""
+    if not keys:
+        return []
     if connection.dialect.name == "postgresql":
         sql = (
-            f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, "
-            "to_tsquery('simple', :match)) AS score "
+            f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, query) AS score "
             f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
-            "AND s.directory_version_id = q.directory_version_id "
-            f"WHERE q.document @@ to_tsquery('simple', :match) AND {filters} "
-            "ORDER BY score DESC, s.name LIMIT :limit"
+            "AND s.directory_version_id = q.directory_version_id, to_tsquery('simple', :match) query "
+            "WHERE q.directory_version_id = :version AND q.service_id = ANY(:passing) "
+            "AND q.document @@ query ORDER BY score DESC, s.name LIMIT :limit"
         )
+        passing = keys
     else:
+        # The '+' keeps FTS5 from running the query once for each passing rowid.
         weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
         sql = (
-            f"SELECT s.id, -bm25({SEARCH_TABLE}, {weights}) AS score "
-            f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
-            "AND s.directory_version_id = q.directory_version_id "
-            f"WHERE {SEARCH_TABLE} MATCH :match AND {filters} "
-            "ORDER BY score DESC, s.name LIMIT :limit"
+            f"SELECT s.id, c.score FROM (SELECT rowid AS row, -bm25({SEARCH_TABLE}, {weights}) AS score "
+            f"FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :match "
+            "AND +rowid IN (SELECT value FROM json_each(:passing)) "
+            "ORDER BY score DESC LIMIT :limit) c JOIN service s ON s.rowid = c.row "
+            "ORDER BY c.score DESC, s.name"
         )
-    rows = connection.execute(text(sql), {**params, "match": expression, "limit": limit})
+        passing = json.dumps(keys)
+    rows = connection.execute(
+        text(sql), {"match": expression, "version": version, "passing": passing, "limit": limit}
+    )
     return [(row.id, float(row.score)) for row in rows]
 
 
@@ -792,7 +990,7 @@ def _pg_prefix(term: str) -> str:
     return "'" + term.replace("'", "''") + "':*"
 
 
-def _in(ids: list[str]) -> tuple[str, dict[str, str]]:
+def _in(ids: list) -> tuple[str, dict[str, object]]:
     return ", ".join(f":id{i}" for i in range(len(ids))), {
         f"id{i}": service_id for i, service_id in enumerate(ids)
     }
