@@ -28,6 +28,7 @@ from servicemap.hsds.export import export_hsds
 from servicemap.hsds.validator import validate_service
 from servicemap.publish import NoDirectoryPublished, create_schema, engine_for, publish_directory
 from servicemap.records import Label, SourceRef
+from servicemap.search import amsterdam_now
 from tests.conftest import POSTGRES_TEST_URL, _drop_directory, _postgres_answers, demo_service_list
 
 LATER = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -176,6 +177,9 @@ def test_paging_walks_every_service_once_and_ends_empty(api):
         ({"modified_after": "gisteren"}, "modified_after='gisteren'"),
         ({"search": "schuld " * 40}, "search="),
         ({"postcode": "9998 BB", "radius_km": 0}, "radius_km='0'"),
+        ({"age": 121}, "age='121': Input should be less than or equal to 120"),
+        ({"age": "oud"}, "age='oud'"),
+        ({"open_at": "maandag"}, "open_at='maandag'"),
     ],
 )
 def test_out_of_range_parameters_are_422_naming_the_parameter(api, params, named):
@@ -246,6 +250,48 @@ def test_each_filter_keeps_only_the_services_it_names(api, params, expected):
     assert body["total_items"] == len(expected)
 
 
+def test_age_language_hours_and_inactive_services_filter_listing_and_search(tmp_path):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    services = api_services()
+    by_name = {s.name: s for s in services}
+    by_name["Maatjesproject Samen Op Pad"].labels.append(
+        Label(taxonomy="audience", term="ouderen", term_label="Ouderen", confidence=0.8, evidence=["65+"])
+    )
+    by_name["Juridisch Spreekuur"].language = "en"
+    publish_directory(url, services, [], run_id="api-run-1")
+    # The wijkteam is no longer found: kept, marked inactive.
+    publish_directory(
+        url, [s for s in services if s.name != "Wijkteam Brederwijk-Noord"], [], run_id="api-run-2"
+    )
+    active = sorted(s.name for s in services if s.name != "Wijkteam Brederwijk-Noord")
+
+    def listed(**params) -> list[str]:
+        response = api.get("/services", params={"per_page": 100, **params})
+        assert response.status_code == 200, response.text
+        return sorted(names(response.json()))
+
+    with serving(create_app(url)) as base, httpx.Client(base_url=base) as api:
+        # A service for older people is not one for a 30-year-old; one for no age group is.
+        assert listed(age=30) == [n for n in active if n != "Maatjesproject Samen Op Pad"]
+        assert listed(age=67) == active
+        assert listed(search="eenzaam", age=30) == []
+        assert listed(search="eenzaam", age=67) == ["Maatjesproject Samen Op Pad"]
+        assert listed(language="en") == listed(language="EN") == ["Juridisch Spreekuur"]
+        # Every service is open on Monday 09:00-12:00, Dutch time (UTC+1 in March).
+        assert listed(open_at="2026-03-02T10:30") == active
+        assert listed(open_at="2026-03-02T09:30:00Z") == active
+        assert listed(open_at="2026-03-02T11:30:00Z") == []
+        assert listed(open_at="2026-03-03T10:30", search="schulden") == []
+        now = listed(open_now="true")
+        assert now == listed(open_at=amsterdam_now().replace(tzinfo=None).isoformat(timespec="seconds"))
+        everything = api.get("/services", params={"include_inactive": "true", "per_page": 100}).json()
+        statuses = {s["name"]: s["status"] for s in everything["contents"]}
+        assert statuses.pop("Wijkteam Brederwijk-Noord") == "inactive"
+        assert sorted(statuses) == active and set(statuses.values()) == {"active"}
+        assert listed(search="wijkteam") == []
+        assert listed(search="wijkteam", include_inactive="true") == ["Wijkteam Brederwijk-Noord"]
+
+
 def test_taxonomy_term_and_organization_filters_take_ids(api):
     caregivers = term_id(api, "audience", "caregivers")
     body = api.get("/services", params={"taxonomy_term_id": caregivers}).json()
@@ -260,11 +306,16 @@ def test_taxonomy_term_and_organization_filters_take_ids(api):
 @pytest.mark.parametrize(
     ("params", "named"),
     [
-        ({"domain": "geld"}, "domain='geld' is not a term of the 'life_domain' taxonomy"),
-        ({"audience": "kinderen", "search": "hulp"}, "audience='kinderen'"),
-        ({"sector": "zorgg"}, "sector='zorgg'"),
-        ({"access": "huisarts"}, "access='huisarts'"),
-        ({"taxonomy_term_id": "00000000-0000-0000-0000-000000000000"}, "taxonomy_term_id="),
+        ({"domain": "geld"}, "domain 'geld' is not a term of the published 'life_domain' taxonomy"),
+        ({"audience": "kinderen", "search": "hulp"}, "audience 'kinderen'"),
+        ({"sector": "zorgg"}, "sector 'zorgg'"),
+        ({"access": "huisarts"}, "access 'huisarts'"),
+        (
+            {"taxonomy_term_id": "00000000-0000-0000-0000-000000000000"},
+            "taxonomy_term_id '00000000-0000-0000-0000-000000000000' is not a taxonomy term",
+        ),
+        ({"language": "n1"}, "language 'n1' is not a language code"),
+        ({"open_now": "true", "open_at": "2026-03-02T10:30"}, "open_now or open_at, not both"),
         ({"search": "hulp\x00"}, "contains a NUL"),
         ({"zrm": "Geldzaken"}, "zrm 'Geldzaken' is not in the taxonomy"),
         ({"postcode": "1234 ZZ"}, "no located address with this postcode"),

@@ -43,6 +43,53 @@ def test_search_prints_the_matching_service_and_json_for_scripts(directory):
     assert hits[0]["name"] == "Schuldhulpverlening" and hits[0]["service_id"]
 
 
+@pytest.mark.parametrize(
+    ("options", "expected"),
+    [
+        (["--municipality", "Lindeloo"], ["Maatjesproject Samen Op Pad", "Steunpunt Mantelzorg"]),
+        (
+            ["--municipality", "Lindeloo", "--include-inactive"],
+            ["Juridisch Spreekuur", "Maatjesproject Samen Op Pad", "Steunpunt Mantelzorg"],
+        ),
+        (["--audience", "elderly"], ["Maatjesproject Samen Op Pad", "Thuisadministratie"]),
+        (["--zrm", "Financiën"], ["Schuldhulpverlening", "Thuisadministratie"]),
+        (["--positive-health", "Meedoen"], ["Maatjesproject Samen Op Pad"]),
+        (
+            ["--domain", "finances", "--open-at", "2026-03-02 10:30"],
+            ["Schuldhulpverlening", "Thuisadministratie"],
+        ),
+        (["--domain", "finances", "--open-at", "2026-03-03T10:30"], []),
+        (["--domain", "finances", "--language", "en"], []),
+        (["--domain", "finances", "--age", "40"], ["Schuldhulpverlening", "Thuisadministratie"]),
+    ],
+)
+def test_search_takes_every_filter_of_the_search_interface(directory, options, expected):
+    result = invoke("search", "", *options, "--database", directory, "--json")
+    assert result.exit_code == 0, result.output
+    assert sorted(hit["name"] for hit in json.loads(result.output)) == expected
+
+
+def test_explain_says_where_each_word_matched(directory):
+    hits = json.loads(invoke("search", "eenzaam", "--explain", "--database", directory, "--json").output)
+    assert hits[0]["name"] == "Maatjesproject Samen Op Pad"
+    assert {"word": "eenzaam", "term": "eenzam", "fields": ["description"]} in hits[0]["explanation"]
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        (["--age", "130"], "age=130: expected a whole number of years"),
+        (["--near", "0123"], "is not a Dutch postcode"),
+        (["--open-now", "--open-at", "2026-03-02 10:30"], "--open-now or --open-at, not both"),
+        (["--audience", "kinderen"], "audience 'kinderen' is not a term"),
+    ],
+)
+def test_a_bad_filter_is_refused_with_exit_code_2_and_the_reason(directory, options, message):
+    result = invoke("search", "hulp", *options, "--database", directory)
+    assert result.exit_code == 2
+    assert message in " ".join(result.output.split()) and "Traceback" not in result.output
+
+
 def test_a_bad_query_is_refused_with_exit_code_2(directory):
     result = invoke("search", "   ", "--database", directory)
     assert result.exit_code == 2

@@ -21,6 +21,7 @@ from fastapi import FastAPI
 from servicemap.cli import web_app as serve_app
 from servicemap.publish import current_version, publish_directory, read_service
 from servicemap.records import ClassifiedService, Label
+from servicemap.search import amsterdam_now, search
 from servicemap.web import router
 from servicemap.web.reports import REPORTS_PER_HOUR, TooManyReports, list_reports, submit_report
 from tests.conftest import build_service, demo_service_list, service_id
@@ -57,7 +58,8 @@ def hostile_service():
 
 
 def referral_routes(services: list[ClassifiedService]) -> list[ClassifiedService]:
-    """The wijkteam only via a referral, the others open to all: what the access chips filter on."""
+    """The wijkteam only via a referral, the others open to all: what the access chips filter on;
+    the maatjesproject for older people."""
     routed = []
     for service in services:
         term, label = (
@@ -66,7 +68,18 @@ def referral_routes(services: list[ClassifiedService]) -> list[ClassifiedService
             else ("vrij_toegankelijk", "Vrij toegankelijk")
         )
         access = Label(taxonomy="access", term=term, term_label=label, confidence=0.7, evidence=["aanmelden"])
-        routed.append(service.model_copy(update={"labels": [*service.labels, access]}))
+        labels = [*service.labels, access]
+        if service.name == "Maatjesproject Samen Op Pad":  # for older people: what the age filter reads
+            labels.append(
+                Label(
+                    taxonomy="audience",
+                    term="ouderen",
+                    term_label="Ouderen",
+                    confidence=0.8,
+                    evidence=["65+"],
+                )
+            )
+        routed.append(service.model_copy(update={"labels": labels}))
     return routed
 
 
@@ -170,6 +183,24 @@ def test_access_chip_keeps_services_reached_that_way(client: httpx.Client):
     assert response.status_code == 200
     assert cards(response.text) == ["Wijkteam Brederwijk-Noord"]
     assert "<dt>Toegang</dt>\n  <dd>Via verwijzing</dd>" in response.text
+
+
+def test_age_and_open_now_narrow_the_results_and_are_kept_by_the_form(client: httpx.Client, database: str):
+    lindeloo = ["Juridisch Spreekuur", "Maatjesproject Samen Op Pad", "Steunpunt Mantelzorg"]
+    adult = client.get("/zoeken", params={"gemeente": "Lindeloo", "leeftijd": "30"})
+    assert sorted(cards(adult.text)) == ["Juridisch Spreekuur", "Steunpunt Mantelzorg"]
+    assert 'value="30"' in adult.text
+    assert (
+        sorted(cards(client.get("/zoeken", params={"gemeente": "Lindeloo", "leeftijd": "70"}).text))
+        == lindeloo
+    )
+    open_now = client.get("/zoeken", params={"gemeente": "Lindeloo", "open": "nu"})
+    expected = search(database, "", municipality="Lindeloo", open_at=amsterdam_now(), limit=20)
+    assert sorted(cards(open_now.text)) == sorted(h.name for h in expected)
+    assert 'name="open" value="nu" checked' in open_now.text
+    for bad, message in (("oud", "leeftijd &#39;oud&#39; is not an age"), ("130", "age=130: expected")):
+        refused = client.get("/zoeken", params={"q": "eenzaam", "leeftijd": bad})
+        assert refused.status_code == 400 and message in refused.text
 
 
 def test_bad_query_shows_the_message_with_status_400(client: httpx.Client):

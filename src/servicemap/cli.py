@@ -9,6 +9,7 @@ import json
 import os
 import sys
 from contextlib import ExitStack, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -188,17 +189,62 @@ def _print_summary(summary) -> None:
 def search(
     query: Annotated[str, typer.Argument(help="What you look for, e.g. 'schuldhulp' or 'eenzaam ouderen'.")],
     domain: Annotated[str | None, typer.Option(help="Life domain id, e.g. finances.")] = None,
+    zrm: Annotated[str | None, typer.Option(help="ZRM domain, e.g. 'Financiën'.")] = None,
+    positive_health: Annotated[
+        str | None, typer.Option(help="Positive Health dimension, e.g. 'Meedoen'.")
+    ] = None,
+    audience: Annotated[str | None, typer.Option(help="Audience term, e.g. ouderen.")] = None,
+    sector: Annotated[str | None, typer.Option(help="Sector term, e.g. sociaal_domein.")] = None,
+    access: Annotated[str | None, typer.Option(help="Access route, e.g. vrij_toegankelijk.")] = None,
     municipality: Annotated[str | None, typer.Option(help="Municipality name.")] = None,
+    language: Annotated[str | None, typer.Option(help="Language code, e.g. nl or en.")] = None,
+    age: Annotated[
+        int | None, typer.Option(help="The person's age: services whose audience admits it.")
+    ] = None,
+    near: Annotated[str | None, typer.Option(help="Services near this postcode, e.g. '3511 AB'.")] = None,
+    radius_km: Annotated[float | None, typer.Option(help="Distance from --near (default 10).")] = None,
+    open_now: Annotated[bool, typer.Option("--open-now", help="Only services open now.")] = False,
+    open_at: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=["%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"],
+            help="Only services open then, Dutch time, e.g. '2026-03-02 10:30'.",
+        ),
+    ] = None,
+    include_inactive: Annotated[
+        bool, typer.Option("--include-inactive", help="Also services no longer found on their sources.")
+    ] = False,
+    explain: Annotated[bool, typer.Option("--explain", help="Show which words matched where.")] = False,
     limit: Annotated[int, typer.Option(min=1, max=100)] = 10,
     database: DatabaseOption = DEFAULT_DATABASE,
     as_json: JsonOption = False,
 ) -> None:
     """Search the published directory."""
-    from servicemap.search import InvalidQuery
+    from servicemap.search import InvalidQuery, amsterdam_now
     from servicemap.search import search as search_directory
 
+    if open_now and open_at is not None:
+        raise fail("give --open-now or --open-at, not both", EXIT_BAD_INPUT)
     try:
-        hits = search_directory(database, query, domain=domain, municipality=municipality, limit=limit)
+        hits = search_directory(
+            database,
+            query,
+            domain=domain,
+            zrm=zrm,
+            positive_health=positive_health,
+            audience=audience,
+            sector=sector,
+            access=access,
+            municipality=municipality,
+            language=language,
+            age=age,
+            near_postcode=near,
+            radius_km=radius_km,
+            open_at=amsterdam_now() if open_now else open_at,
+            include_inactive=include_inactive,
+            explain=explain,
+            limit=limit,
+        )
     except InvalidQuery as exc:
         raise fail(str(exc), EXIT_BAD_INPUT) from None
     if as_json:
@@ -207,21 +253,20 @@ def search(
     if not hits:
         console.print("No services found.")
         return
-    print_table(
-        None,
-        ["service", "organisation", "municipality", "domains", "phone", "id"],
-        [
-            (
-                h.name,
-                h.organization,
-                h.municipality,
-                ", ".join(h.domains),
-                ", ".join(h.phones[:1]),
-                h.service_id,
-            )
-            for h in hits
-        ],
-    )
+    columns = ["service", "organisation", "municipality", "domains", "phone", "id"]
+    rows = [
+        [h.name, h.organization, h.municipality, ", ".join(h.domains), ", ".join(h.phones[:1]), h.service_id]
+        for h in hits
+    ]
+    if near is not None:
+        columns.append("km")
+        for row, hit in zip(rows, hits, strict=True):
+            row.append("" if hit.distance_km is None else f"{hit.distance_km:.1f}")
+    if explain:
+        columns.append("matched")
+        for row, hit in zip(rows, hits, strict=True):
+            row.append("; ".join(f"{m.word} → {', '.join(m.fields)}" for m in hit.explanation or []))
+    print_table(None, columns, rows)
 
 
 @app.command()

@@ -26,8 +26,8 @@ from servicemap.publish import (
     directory_engine,
 )
 from servicemap.publish.db import request_engine
-from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, search
-from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_RADIUS_KM
+from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, SearchFilters, amsterdam_now, rank
+from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_AGE, MAX_RADIUS_KM
 from servicemap.search.query import MAX_LIMIT as MAX_SEARCH_HITS
 
 API_VERSION = "1.0"
@@ -167,8 +167,8 @@ def create_app(
                 max_length=MAX_QUERY_LENGTH,
                 description=(
                     "Full-text search (Dutch stemming, synonyms, typos); ranked, at most "
-                    f"{MAX_SEARCH_HITS} hits in all (so too with zrm, positive_health or postcode). "
-                    "Without any of these, services are listed by name."
+                    f"{MAX_SEARCH_HITS} hits in all. Without it, the services that pass the "
+                    "filters are listed by name."
                 ),
             ),
         ] = None,
@@ -178,7 +178,7 @@ def create_app(
         organization_id: Filter = None,
         modified_after: Annotated[
             datetime | None,
-            Query(description="Only services last seen after this moment (ISO 8601; UTC if naive)"),
+            Query(description="Only services last changed after this moment (ISO 8601; UTC if naive)"),
         ] = None,
         domain: Annotated[
             str | None, Query(max_length=MAX_FILTER_LENGTH, description="Life domain id")
@@ -198,6 +198,31 @@ def create_app(
             str | None,
             Query(max_length=MAX_FILTER_LENGTH, description="Positive Health dimension, e.g. 'Meedoen'"),
         ] = None,
+        language: Annotated[
+            str | None, Query(max_length=3, description="Language of the service, e.g. 'nl' or 'en'")
+        ] = None,
+        age: Annotated[
+            int | None,
+            Query(
+                ge=0,
+                le=MAX_AGE,
+                description="A person's age in years: services whose audience admits it "
+                "(a service for no particular age group always does)",
+            ),
+        ] = None,
+        open_now: Annotated[
+            bool, Query(description="Only services open at this moment by their weekly hours")
+        ] = False,
+        open_at: Annotated[
+            datetime | None,
+            Query(
+                description="Only services open at this moment by their weekly hours "
+                "(ISO 8601; Dutch time if naive)"
+            ),
+        ] = None,
+        include_inactive: Annotated[
+            bool, Query(description="Also services no longer found on their sources (status 'inactive')")
+        ] = False,
         postcode: Annotated[
             str | None,
             Query(max_length=MAX_FILTER_LENGTH, description="Services near this postcode ('3511 AB')"),
@@ -211,44 +236,29 @@ def create_app(
             ),
         ] = None,
     ) -> Response:
-        filters = queries.ServiceFilters(
+        if open_now and open_at is not None:
+            raise InvalidQuery("give open_now or open_at, not both")
+        filters = SearchFilters(
             domain=domain,
+            zrm=zrm,
+            positive_health=positive_health,
             audience=audience,
             sector=sector,
             access=access,
             municipality=municipality,
-            taxonomy_term_id=taxonomy_term_id,
+            language=language,
+            near_postcode=postcode,
+            radius_km=radius_km,
+            open_at=amsterdam_now() if open_now else open_at,
+            age=age,
             organization_id=organization_id,
+            taxonomy_term_id=taxonomy_term_id,
             modified_after=_utc(modified_after),
+            include_inactive=include_inactive,
         )
-        queries.check_filters(connection, database_url, version.id, filters)
-        ranked = (search_text or "").strip() or any(
-            v is not None for v in (zrm, positive_health, postcode, radius_km)
-        )
-        if not ranked:
-            ids = queries.matching_service_ids(connection, version.id, filters)
-        else:
-            # The search function ranks and applies its own filters; the HSDS id filters
-            # (term, organization, modified_after) are applied here to its hits only, not
-            # to the whole directory first.
-            hits = search(
-                database_url,
-                search_text or "",
-                domain=domain,
-                zrm=zrm,
-                positive_health=positive_health,
-                audience=audience,
-                sector=sector,
-                access=access,
-                municipality=municipality,
-                near_postcode=postcode,
-                radius_km=radius_km,
-                limit=MAX_SEARCH_HITS,
-            )
-            ids = [h.service_id for h in hits]
-            if ids and filters.model_dump(include=queries.ID_FILTERS, exclude_none=True):
-                allowed = set(queries.matching_service_ids(connection, version.id, filters, among=ids))
-                ids = [i for i in ids if i in allowed]
+        # Read in the request's snapshot: the ids found are those of the version served.
+        found = rank(connection, database_url, search_text or "", filters, limit=None)
+        ids = [service_id for service_id, _ in found.ranked]
         start = (page - 1) * per_page
         bodies = queries.service_bodies(connection, database_url, version.id, ids[start : start + per_page])
         return _page_response(bodies, len(ids), page, per_page, response)
@@ -424,7 +434,6 @@ def _add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "; ".join(problems)}, status_code=422)
 
     @app.exception_handler(InvalidQuery)
-    @app.exception_handler(queries.UnknownFilterValue)
     def bad_request(request: Request, exc: ValueError) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=400)
 

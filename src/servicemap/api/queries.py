@@ -4,13 +4,11 @@ never mixes two publishes."""
 
 from __future__ import annotations
 
-import re
 import threading
 from bisect import bisect_left
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from functools import lru_cache
 from typing import Literal
 
@@ -24,10 +22,6 @@ from servicemap.publish import tables as t
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.text import words
 
-# Query-parameter name -> the facet taxonomy it filters on.
-FACET_FILTERS = {"audience": "audience", "sector": "sector", "access": "access"}
-# The filters only the API applies, by id or date; search applies the others itself.
-ID_FILTERS = {"taxonomy_term_id", "organization_id", "modified_after"}
 # Serialized service bodies kept per process (some 5 KB each): one version's body never changes.
 SERVICE_BODY_CACHE = 8192
 MIN_SUGGESTION_PREFIX = 2
@@ -38,102 +32,8 @@ _BODIES_LOCK = threading.Lock()  # sync routes run in a thread pool
 SUGGESTION_KINDS = ("domain", "synonym", "service")
 
 
-class UnknownFilterValue(ValueError):
-    """A filter value that the published directory does not know, so it could only match nothing."""
-
-
-class ServiceFilters(BaseModel):
-    domain: str | None = None
-    audience: str | None = None
-    sector: str | None = None
-    access: str | None = None
-    municipality: str | None = None
-    taxonomy_term_id: str | None = None
-    organization_id: str | None = None
-    modified_after: datetime | None = None
-
-    def is_empty(self) -> bool:
-        return all(v is None for v in self.model_dump().values())
-
-
 def _table(model) -> Table:
     return model.__table__
-
-
-def check_filters(connection: Connection, url: str, version: str, filters: ServiceFilters) -> None:
-    """Refuse a term filter that names no term of the version: a typo should not look like 'no services'."""
-    rows, _ = _taxonomy_rows(connection, url, version)
-    checks = [("domain", DOMAIN_TAXONOMY, filters.domain)] + [
-        (name, taxonomy, getattr(filters, name)) for name, taxonomy in FACET_FILTERS.items()
-    ]
-    for name, taxonomy, value in checks:
-        if value is None:
-            continue
-        known = sorted(r["code"] for r in rows if r["taxonomy"] == taxonomy)
-        if value not in known:
-            raise UnknownFilterValue(
-                f"{name}={value!r} is not a term of the {taxonomy!r} taxonomy; expected one of {known}"
-            )
-    if filters.taxonomy_term_id is not None and filters.taxonomy_term_id not in {r["id"] for r in rows}:
-        raise UnknownFilterValue(
-            f"taxonomy_term_id={filters.taxonomy_term_id!r} is not a taxonomy term of this directory "
-            "(see /taxonomy_terms)"
-        )
-
-
-def matching_service_ids(
-    connection: Connection, version: str, filters: ServiceFilters, among: Sequence[str] | None = None
-) -> list[str]:
-    """Active services of `version` that pass every filter, by name; only those of `among`
-    when given (a page of search hits, not the whole directory)."""
-    service = _table(t.Service)
-    query = select(service.c.id).where(
-        service.c.directory_version_id == version, service.c.status == "active"
-    )
-    if among is not None:
-        query = query.where(service.c.id.in_(list(among)))
-    if filters.domain is not None:
-        domains = _table(t.ServiceDomain)
-        query = query.where(
-            service.c.id.in_(
-                select(domains.c.service_id).where(
-                    domains.c.directory_version_id == version, domains.c.domain == filters.domain
-                )
-            )
-        )
-    facets = _table(t.ServiceFacet)
-    for name, taxonomy in FACET_FILTERS.items():
-        value = getattr(filters, name)
-        if value is not None:
-            query = query.where(
-                service.c.id.in_(
-                    select(facets.c.service_id).where(
-                        facets.c.directory_version_id == version,
-                        facets.c.taxonomy == taxonomy,
-                        facets.c.term == value,
-                    )
-                )
-            )
-    if filters.taxonomy_term_id is not None:
-        attributes = _table(t.Attribute)
-        query = query.where(
-            service.c.id.in_(
-                select(attributes.c.link_id).where(
-                    attributes.c.directory_version_id == version,
-                    attributes.c.taxonomy_term_id == filters.taxonomy_term_id,
-                )
-            )
-        )
-    if filters.municipality is not None:
-        # Matched as written, case aside: '%', '_' and '\\' are no patterns (and a trailing
-        # backslash is no error on PostgreSQL).
-        literal = re.sub(r"([\\%_])", r"\\\1", filters.municipality.strip())
-        query = query.where(service.c.municipality.ilike(literal, escape="\\"))
-    if filters.organization_id is not None:
-        query = query.where(service.c.organization_id == filters.organization_id)
-    if filters.modified_after is not None:
-        query = query.where(service.c.last_modified > filters.modified_after)
-    return list(connection.execute(query.order_by(service.c.name, service.c.id)).scalars())
 
 
 @dataclass(frozen=True)

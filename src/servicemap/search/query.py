@@ -19,6 +19,7 @@ from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import NamedTuple
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, Field
@@ -29,7 +30,7 @@ from sqlalchemy import Connection, text
 from servicemap.classify import load_taxonomy
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.search_index import SEARCH_TABLE, SQLITE_VOCABULARY
-from servicemap.publish.tables import SynonymGroup
+from servicemap.publish.tables import SynonymGroup, UTCDateTime
 from servicemap.publish.text import STOP_WORDS, fold, stem, words
 from servicemap.publish.versions import NoDirectoryPublished, directory_engine
 from servicemap.search.geocode import GeocoderError, PdokGeocoder
@@ -75,6 +76,7 @@ WEEKDAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
 MAX_AGE = 120
 AUDIENCE_AGES = Path(__file__).with_name("audience_ages.yaml")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
+AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 
 
 class InvalidQuery(ValueError):
@@ -123,121 +125,174 @@ class _Point:
     radius_km: float
 
 
-def search(
-    url: str,
-    query: str,
-    *,
-    domain: str | None = None,
-    zrm: str | None = None,
-    positive_health: str | None = None,
-    audience: str | None = None,
-    sector: str | None = None,
-    access: str | None = None,
-    municipality: str | None = None,
-    language: str | None = None,
-    near_postcode: str | None = None,
-    radius_km: float | None = None,
-    open_at: datetime | None = None,
-    limit: int = 10,
-    synonyms: Sequence[Sequence[str]] | None = None,
-    include_inactive: bool = False,
-    explain: bool = False,
-    age: int | None = None,
-    geocoder: PdokGeocoder | None = None,
-) -> list[SearchHit]:
-    """Services of the current directory that match `query`, best first.
+@dataclass(frozen=True)
+class SearchFilters:
+    """What a service must be, besides matching the words; None means any.
 
-    An empty query with a filter lists the services that pass the filter, by name.
     `zrm` and `positive_health` select the life domains the taxonomy maps to that ZRM domain
     or Positive Health dimension. `near_postcode` ('3511 AB' or '3511') keeps the services
     within `radius_km` of the centroid of the directory's located addresses with that postcode.
     `open_at` keeps the services whose weekly opening hours include that weekday and time
-    (pass the current time in Europe/Amsterdam for "open now"); hours written only as a note
-    ('op afspraak') do not count.
-    `age` keeps the services whose audience admits that age (see audience_ages.yaml).
+    (`amsterdam_now()` for "open now"); hours written only as a note ('op afspraak') do not
+    count. `age` keeps the services whose audience admits that age (see audience_ages.yaml).
+    `organization_id`, `taxonomy_term_id` and `modified_after` are HSDS's filters by id and
+    by the date a service last changed."""
+
+    domain: str | None = None
+    zrm: str | None = None
+    positive_health: str | None = None
+    audience: str | None = None
+    sector: str | None = None
+    access: str | None = None
+    municipality: str | None = None
+    language: str | None = None
+    near_postcode: str | None = None
+    radius_km: float | None = None
+    open_at: datetime | None = None
+    age: int | None = None
+    organization_id: str | None = None
+    taxonomy_term_id: str | None = None
+    modified_after: datetime | None = None
+    include_inactive: bool = False
+
+    def narrows(self) -> bool:
+        """Whether any filter but `include_inactive` is set."""
+        return any(v is not None for k, v in vars(self).items() if k != "include_inactive")
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """The services a search found in one directory version, best first, as (id, score)."""
+
+    version: str
+    ranked: list[tuple[str, float]]
+    point: _Point | None = None
+    concepts: list[_Concept] = field(default_factory=list)
+
+
+def amsterdam_now() -> datetime:
+    """The time on Dutch clocks, for "open now": opening hours are written in local time."""
+    return datetime.now(AMSTERDAM)
+
+
+def search(
+    url: str,
+    query: str,
+    *,
+    limit: int = 10,
+    synonyms: Sequence[Sequence[str]] | None = None,
+    explain: bool = False,
+    geocoder: PdokGeocoder | None = None,
+    **filters: object,
+) -> list[SearchHit]:
+    """Services of the current directory that match `query`, best first, each with what a
+    result list shows; `filters` are the fields of `SearchFilters`.
+
+    An empty query with a filter lists the services that pass the filter, by name.
     `geocoder` locates a `near_postcode` the directory has no address for; by default the
     PDOK Locatieserver when SERVICEMAP_PDOK_GEOCODER_URL is set, else none.
     `synonyms` replaces the groups stored at publish time, e.g. [["eenzaam", "alleen"]].
     `explain` adds to each hit which query words matched which fields.
     """
+    wanted = SearchFilters(**filters)
+    if not query.strip() and not wanted.narrows():
+        raise InvalidQuery(
+            "give words to search for, or a domain, municipality, audience or postcode to list"
+        )
+    with directory_engine(url).connect() as connection:
+        found = rank(connection, url, query, wanted, limit=limit, synonyms=synonyms, geocoder=geocoder)
+        return _hits(connection, found, explain)
+
+
+def rank(
+    connection: Connection,
+    url: str,
+    query: str,
+    filters: SearchFilters,
+    *,
+    limit: int | None = 10,
+    synonyms: Sequence[Sequence[str]] | None = None,
+    geocoder: PdokGeocoder | None = None,
+) -> Ranking:
+    """The ids of the services `search` finds, read on the caller's connection (so in its
+    snapshot), without building hits: for a caller that shows its own view of them.
+
+    `limit=None` lists every service that passes when the query has no words to rank (and
+    ranks at most MAX_LIMIT when it has)."""
     query = query.strip()
-    facets = {"audience": audience, "sector": sector, "access": access}
-    _check(query, limit, radius_km, near_postcode, language)
-    if age is not None and not 0 <= age <= MAX_AGE:
-        raise InvalidQuery(f"age={age}: expected a whole number of years from 0 to {MAX_AGE}")
-    engine = directory_engine(url)
-    with engine.connect() as connection:
-        version = connection.execute(text("SELECT id FROM directory_version WHERE is_current")).scalar()
-        if version is None:
-            raise NoDirectoryPublished(f"no directory has been published to {redact_url(url)!r} yet")
-        domains = _domains(connection, version, domain, zrm, positive_health)
-        for name, term in facets.items():
-            if term is not None:
-                _check_term(connection, version, FACET_FILTERS[name], term, name)
-        query_words = words(query)
-        if municipality is None:
-            municipality, query_words = _municipality_in(url, version, query_words)
-        if near_postcode is None:
-            near_postcode, query_words = _postcode_in(url, version, query_words)
-        point = None
-        if near_postcode is not None:
-            if geocoder is None:
-                geocoder = PdokGeocoder.from_env()
-            point = _locate(url, version, near_postcode, radius_km or DEFAULT_RADIUS_KM, geocoder)
-        municipality_names = None
-        if municipality is not None:
-            key = municipality.strip().lower()
-            municipality_names = [n for n in _municipalities(url, version) if n.lower() == key]
-        filters = _filters(
-            version, domains, facets, municipality, municipality_names, language, point, include_inactive
-        )
-        if open_at is not None:
-            _open_filter(filters, open_at)
-        if age is not None:
-            _age_filter(filters, age)
-        narrowed = any(
-            v is not None for v in (domains, municipality, language, point, open_at, age, *facets.values())
-        )
-        if not query_words:
-            if not query and not narrowed:
-                raise InvalidQuery(
-                    "give words to search for, or a domain, municipality, audience or postcode to list"
-                )
-            concepts: list[_Concept] = []
-            ranked = _list(connection, filters, limit, _few_pass(connection, filters))
-        else:
-            groups = _synonym_groups(url, version, synonyms)
-            vocabulary = _vocabulary(connection, url, version)
-            concepts = _concepts(query_words, groups, vocabulary)
-            ranked = []
-            if concepts:
-                prefilter = _few_pass(connection, filters)
-                ranked = _match(connection, concepts, vocabulary, filters, limit, prefilter)
-        return _hits(connection, version, ranked, point, concepts if explain else None)
+    _check(query, limit, filters)
+    version = connection.execute(text("SELECT id FROM directory_version WHERE is_current")).scalar()
+    if version is None:
+        raise NoDirectoryPublished(f"no directory has been published to {redact_url(url)!r} yet")
+    domains = _domains(connection, version, filters.domain, filters.zrm, filters.positive_health)
+    facets = {name: getattr(filters, name) for name in FACET_FILTERS}
+    for name, term in facets.items():
+        if term is not None:
+            _check_term(connection, version, FACET_FILTERS[name], term, name)
+    if filters.taxonomy_term_id is not None:
+        _check_term_id(connection, version, filters.taxonomy_term_id)
+    query_words = words(query)
+    municipality, near_postcode = filters.municipality, filters.near_postcode
+    if municipality is None:
+        municipality, query_words = _municipality_in(url, version, query_words)
+    if near_postcode is None:
+        near_postcode, query_words = _postcode_in(url, version, query_words)
+    point = None
+    if near_postcode is not None:
+        if geocoder is None:
+            geocoder = PdokGeocoder.from_env()
+        point = _locate(url, version, near_postcode, filters.radius_km or DEFAULT_RADIUS_KM, geocoder)
+    conditions = _filters(connection, url, version, domains, facets, municipality, point, filters)
+    if not query_words:
+        listed = _list(connection, conditions, limit, _few_pass(connection, conditions))
+        return Ranking(version, listed, point)
+    vocabulary = _vocabulary(connection, url, version)
+    concepts = _concepts(query_words, _synonym_groups(url, version, synonyms), vocabulary)
+    ranked = []
+    if concepts:
+        prefilter = _few_pass(connection, conditions)
+        ranked = _match(connection, concepts, vocabulary, conditions, limit or MAX_LIMIT, prefilter)
+    return Ranking(version, ranked, point, concepts)
 
 
-def _check(
-    query: str, limit: int, radius_km: float | None, near_postcode: str | None, language: str | None
-) -> None:
+def _check(query: str, limit: int | None, filters: SearchFilters) -> None:
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidQuery(
             f"the query is {len(query)} characters long; at most {MAX_QUERY_LENGTH} are searched"
         )
     if query and not words(query):
         raise InvalidQuery(f"the query {query!r} has no words to search for (letters or digits)")
-    if not 1 <= limit <= MAX_LIMIT:
+    if limit is not None and not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit={limit}: expected 1 to {MAX_LIMIT}")
-    if near_postcode is not None and not _POSTCODE.match(near_postcode):
+    if filters.near_postcode is not None and not _POSTCODE.match(filters.near_postcode):
         raise InvalidQuery(
-            f"near_postcode {near_postcode!r} is not a Dutch postcode (expected e.g. '3511 AB' or '3511')"
+            f"near_postcode {filters.near_postcode!r} is not a Dutch postcode "
+            "(expected e.g. '3511 AB' or '3511')"
         )
-    if radius_km is not None:
-        if near_postcode is None:
-            raise InvalidQuery(f"radius_km={radius_km} needs a near_postcode to measure from")
-        if not 0 < radius_km <= MAX_RADIUS_KM:
-            raise InvalidQuery(f"radius_km={radius_km}: expected more than 0 and at most {MAX_RADIUS_KM:g}")
-    if language is not None and not _LANGUAGE.match(language):
-        raise InvalidQuery(f"language {language!r} is not a language code (expected e.g. 'nl' or 'en')")
+    if filters.radius_km is not None:
+        if filters.near_postcode is None:
+            raise InvalidQuery(f"radius_km={filters.radius_km} needs a near_postcode to measure from")
+        if not 0 < filters.radius_km <= MAX_RADIUS_KM:
+            raise InvalidQuery(
+                f"radius_km={filters.radius_km}: expected more than 0 and at most {MAX_RADIUS_KM:g}"
+            )
+    if filters.language is not None and not _LANGUAGE.match(filters.language.lower()):
+        raise InvalidQuery(
+            f"language {filters.language!r} is not a language code (expected e.g. 'nl' or 'en')"
+        )
+    if filters.age is not None and not 0 <= filters.age <= MAX_AGE:
+        raise InvalidQuery(f"age={filters.age}: expected a whole number of years from 0 to {MAX_AGE}")
+
+
+def _check_term_id(connection: Connection, version: str, term_id: str) -> None:
+    known = connection.execute(
+        text("SELECT 1 FROM taxonomy_term WHERE directory_version_id = :v AND id = :id"),
+        {"v": version, "id": term_id},
+    ).first()
+    if known is None:
+        raise InvalidQuery(
+            f"taxonomy_term_id {term_id!r} is not a taxonomy term of this directory (see /taxonomy_terms)"
+        )
 
 
 def _check_term(connection: Connection, version: str, taxonomy: str, term: str, what: str) -> None:
@@ -428,17 +483,17 @@ class _Filters:
 
 
 def _filters(
+    connection: Connection,
+    url: str,
     version: str,
     domains: list[str] | None,
     facets: dict[str, str | None],
     municipality: str | None,
-    municipality_names: list[str] | None,
-    language: str | None,
     point: _Point | None,
-    include_inactive: bool,
+    wanted: SearchFilters,
 ) -> _Filters:
     filters = _Filters(params={"version": version}, conditions=["s.directory_version_id = :version"])
-    if not include_inactive:
+    if not wanted.include_inactive:
         filters.add("s.status = 'active'")
     if domains is not None:
         names = ", ".join(f":domain{i}" for i in range(len(domains))) or "NULL"
@@ -467,7 +522,9 @@ def _filters(
     if municipality is not None:
         # The version's own spellings of the name, so the index on municipality is used; a
         # service without a municipality of its own is in the one of its address.
-        names = ", ".join(f":municipality{i}" for i in range(len(municipality_names or []))) or "NULL"
+        key = municipality.strip().lower()
+        municipality_names = [n for n in _municipalities(url, version) if n.lower() == key]
+        names = ", ".join(f":municipality{i}" for i in range(len(municipality_names))) or "NULL"
         at_address = (
             "EXISTS (SELECT 1 FROM service_at_location ml JOIN address ma ON ma.location_id = ml.location_id "
             "AND ma.directory_version_id = ml.directory_version_id "
@@ -483,10 +540,10 @@ def _filters(
                 f"(s.municipality IN ({names}) OR (s.municipality IS NULL AND {at_address.format(s='s')}))",
             )
         )
-        filters.params["municipality"] = municipality.strip().lower()
-        filters.params.update({f"municipality{i}": n for i, n in enumerate(municipality_names or [])})
-    if language is not None:
-        filters.add("lower(s.language) = :language", language=language)
+        filters.params["municipality"] = key
+        filters.params.update({f"municipality{i}": n for i, n in enumerate(municipality_names)})
+    if wanted.language is not None:
+        filters.add("lower(s.language) = :language", language=wanted.language.lower())
     if point is not None:
         # An equirectangular distance: exact enough within a region, and plain arithmetic
         # that both backends compute without an extension; the bounding box around the
@@ -524,6 +581,22 @@ def _filters(
             lon_low=point.longitude - point.radius_km / km_lon,
             lon_high=point.longitude + point.radius_km / km_lon,
         )
+    if wanted.open_at is not None:
+        _open_filter(filters, wanted.open_at)
+    if wanted.age is not None:
+        _age_filter(filters, wanted.age)
+    if wanted.organization_id is not None:
+        filters.add("s.organization_id = :organization_id", organization_id=wanted.organization_id)
+    if wanted.taxonomy_term_id is not None:
+        filters.add(
+            "EXISTS (SELECT 1 FROM attribute a WHERE a.directory_version_id = s.directory_version_id "
+            "AND a.link_id = s.id AND a.taxonomy_term_id = :taxonomy_term_id)",
+            taxonomy_term_id=wanted.taxonomy_term_id,
+        )
+    if wanted.modified_after is not None:
+        # Bound as the column stores a moment (UTC; text on SQLite), so the comparison is exact.
+        moment = UTCDateTime().bind_processor(connection.dialect)
+        filters.add("s.last_modified > :modified_after", modified_after=moment(wanted.modified_after))
     return filters
 
 
@@ -541,7 +614,10 @@ def _few_pass(connection: Connection, filters: _Filters) -> bool:
 
 
 def _open_filter(filters: _Filters, moment: datetime) -> None:
-    """Add: a weekly schedule row on the moment's weekday whose hours include its time."""
+    """Add: a weekly schedule row on the moment's weekday whose hours include its time, on
+    Dutch clocks (a moment without a time zone is taken to be Dutch time already)."""
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(AMSTERDAM)
     filters.add(
         "EXISTS (SELECT 1 FROM schedule h WHERE h.directory_version_id = s.directory_version_id "
         "AND h.service_id = s.id AND h.byday = :open_day "
@@ -619,12 +695,15 @@ def _age_filter(filters: _Filters, age: int) -> None:
     )
 
 
-def _list(connection: Connection, filters: _Filters, limit: int, few_pass: bool) -> list[tuple[str, float]]:
-    """The first `limit` services by name that pass: read from the filters' indexes when few
-    pass, else in name order (an index) until `limit` have passed."""
+def _list(
+    connection: Connection, filters: _Filters, limit: int | None, few_pass: bool
+) -> list[tuple[str, float]]:
+    """The first `limit` (None: all) services by name that pass: read from the filters' indexes
+    when few pass, else in name order (an index) until `limit` have passed."""
     where = filters.selecting if few_pass else filters.checks
+    most = "" if limit is None else " LIMIT :limit"
     rows = connection.execute(
-        text(f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id LIMIT :limit"),
+        text(f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id{most}"),
         {**filters.params, "limit": limit},
     )
     return [(row.id, 0.0) for row in rows]
@@ -996,13 +1075,10 @@ def _in(ids: list) -> tuple[str, dict[str, object]]:
     }
 
 
-def _hits(
-    connection: Connection,
-    version: str,
-    ranked: list[tuple[str, float]],
-    point: _Point | None,
-    concepts: list[_Concept] | None,
-) -> list[SearchHit]:
+def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchHit]:
+    """The hits of a ranking, with what a result list shows of each service."""
+    version, ranked, point = found.version, found.ranked, found.point
+    concepts = found.concepts if explain else None
     if not ranked:
         return []
     in_ids, bind = _in([service_id for service_id, _ in ranked])
@@ -1102,14 +1178,19 @@ def _distance_km(point: _Point, latitude: float, longitude: float) -> float:
 
 
 def _explain(concepts: list[_Concept], fields: dict[str, str | None]) -> list[TermMatch]:
-    """Per query concept and index term, the fields with a word that starts with, or (as a
-    compound's tail) contains, that term."""
-    field_words = {name: words(value) for name, value in fields.items()}
+    """Per query concept and index term, the fields with a word that contains that term (as a
+    compound's tail, say) or whose stem starts with it: the terms are stems ('eenzaam' is
+    searched as 'eenzam')."""
+    field_words = {name: [(w, stem(w)) for w in words(value)] for name, value in fields.items()}
     matches = []
     for concept in concepts:
         for alternative in concept.alternatives:
             for term in alternative:
-                where = [name for name, found in field_words.items() if any(term in w for w in found)]
+                where = [
+                    name
+                    for name, found in field_words.items()
+                    if any(term in w or s.startswith(term) for w, s in found)
+                ]
                 if where:
                     matches.append(TermMatch(word=concept.word, term=term, fields=where))
     return matches

@@ -27,7 +27,7 @@ from servicemap.publish import (
     directory_engine,
     read_service,
 )
-from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, search
+from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, amsterdam_now, search
 from servicemap.web.reports import MAX_CONTACT, MAX_MESSAGE, InvalidReport, TooManyReports, submit_report
 
 RESULT_LIMIT = 20
@@ -176,6 +176,8 @@ def search_page(
     gemeente: str | None = None,
     postcode: str | None = None,
     straal: str | None = None,
+    leeftijd: str | None = None,
+    open: str | None = None,
 ) -> HTMLResponse:
     """The search box, the filter chips and the result cards."""
     url = request.app.state.database_url
@@ -186,6 +188,8 @@ def search_page(
         "gemeente": gemeente or "",
         "postcode": (postcode or "").strip(),
         "straal": straal or "",
+        "leeftijd": (leeftijd or "").strip(),
+        "open": "nu" if open else "",
     }
     context: dict[str, object] = {
         "filters": filters,
@@ -213,6 +217,8 @@ def search_page(
             municipality=gemeente or None,
             near_postcode=near,
             radius_km=_radius(straal) if near else None,
+            age=_age(filters["leeftijd"]),
+            open_at=amsterdam_now() if filters["open"] else None,
             limit=RESULT_LIMIT,
         )
         context["cards"] = [_card(read_service(url, hit.service_id), hit.snippet) for hit in hits]
@@ -232,6 +238,15 @@ def _radius(value: str | None) -> float:
         return float(value.replace(",", "."))
     except ValueError:
         raise InvalidQuery(f"straal {value!r} is not a distance in km (expected e.g. 5)") from None
+
+
+def _age(value: str) -> int | None:
+    """The age from the form, None when left empty."""
+    if not value:
+        return None
+    if not value.isdigit():
+        raise InvalidQuery(f"leeftijd {value!r} is not an age in whole years (expected e.g. 67)")
+    return int(value)
 
 
 def _service_context(url: str, service_id: str) -> dict:
