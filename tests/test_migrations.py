@@ -66,7 +66,7 @@ def publish_at_revision_1(url: str, services, tmp_path, *, stamped: bool):
 def test_an_empty_database_is_created_at_the_newest_revision_matching_the_tables(empty_url):
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == head_revision() == "0005"
+    assert schema_revision(empty_url) == head_revision() == "0006"
     with engine_for(empty_url).connect() as connection:
         context = MigrationContext.configure(
             connection,
@@ -84,7 +84,7 @@ def test_a_directory_published_at_revision_1_is_upgraded_and_reads_back_intact(
 
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == "0005"
+    assert schema_revision(empty_url) == "0006"
     assert current_version(empty_url) == old_version
     services = read_services(empty_url, old_version.id)
     assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
@@ -149,7 +149,51 @@ def test_revision_5_keys_an_older_sqlite_search_index_by_service_row(tmp_path, d
 
     migrate(url)
 
-    assert schema_revision(url) == "0005"
+    assert schema_revision(url) == head_revision()
     # A filtered search matches the index against the passing services' rows by rowid.
     hits = search(url, "mantelzorg", domain="family_and_caregiving")
     assert [h.name for h in hits] == ["Steunpunt Mantelzorg"]
+
+
+def test_revision_6_tags_an_older_sqlite_search_index_with_what_each_service_is(tmp_path, demo_services):
+    url = f"sqlite:///{tmp_path / 'untagged.db'}"
+    demo_services[-1].language = "en"
+    publish_directory(url, demo_services, [], run_id="run-1")
+    publish_directory(url, demo_services[:-1], [], run_id="run-2")  # the last one inactive
+    columns = "name, organization, domains, description, service_id, directory_version_id"
+    with engine_for(url).begin() as connection:
+        # The index as revision 5 left it: no tags column.
+        connection.exec_driver_sql(
+            f"CREATE TEMPORARY TABLE indexed AS SELECT rowid AS r, {columns} FROM service_search"
+        )
+        connection.exec_driver_sql("DROP TABLE service_search_vocabulary")
+        connection.exec_driver_sql("DROP TABLE service_search")
+        connection.exec_driver_sql(
+            "CREATE VIRTUAL TABLE service_search USING fts5(name, organization, domains, description, "
+            "service_id UNINDEXED, directory_version_id UNINDEXED, prefix='3 5')"
+        )
+        connection.exec_driver_sql(
+            "CREATE VIRTUAL TABLE service_search_vocabulary USING fts5vocab(service_search, 'row')"
+        )
+        connection.exec_driver_sql(
+            f"INSERT INTO service_search (rowid, {columns}) SELECT r, {columns} FROM indexed"
+        )
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0005'")
+
+    migrate(url)
+
+    assert schema_revision(url) == "0006"
+    # Filters the index now applies itself: version, status, domain, audience, municipality.
+    assert [h.name for h in search(url, "mantelzorg", domain="family_and_caregiving")] == [
+        "Steunpunt Mantelzorg"
+    ]
+    assert [h.name for h in search(url, "wonen", municipality="brederwijk")] == ["Wijkteam Brederwijk-Noord"]
+    assert [h.name for h in search(url, "vrijwilliger", audience="elderly")] == [
+        "Maatjesproject Samen Op Pad"
+    ]
+    assert search(url, "vrijwilliger", audience="caregivers") == []
+    assert search(url, "huur") == []  # only in the inactive service
+    assert [h.name for h in search(url, "huur", include_inactive=True)] == ["Juridisch Spreekuur"]
+    with engine_for(url).connect() as connection:
+        tags = connection.exec_driver_sql("SELECT count(*) FROM service_search WHERE tags IS NULL").scalar()
+    assert tags == 0

@@ -96,9 +96,10 @@ def test_capped_ranking_gives_the_hits_of_ranking_every_match(audience_db, monke
     # No filter counts as selective: the best matches are ranked first, then filtered.
     monkeypatch.setattr(search_query, "PREFILTER_MAX", 0)
     every_match = [search(audience_db, q, limit=4, **f) for q, f in asked]
-    # Four candidates, filtered two and then two: the filters leave too few, so all are ranked.
+    # Two candidates, then four: the filters leave too few, so all matches are ranked.
     monkeypatch.setattr(search_query, "CANDIDATE_CAP", 4)
-    monkeypatch.setattr(search_query, "FIRST_FILTERED", 2)
+    monkeypatch.setattr(search_query, "FIRST_CANDIDATES", 0.5)
+    monkeypatch.setattr(search_query, "FIRST_CANDIDATES_CHECKED", 0.5)
     capped = [search(audience_db, q, limit=4, **f) for q, f in asked]
     # Too many matches to check each: the services that pass are read and their matches ranked.
     monkeypatch.setattr(search_query, "MATCHES_FIRST_MAX", 0)

@@ -18,7 +18,7 @@ from sqlmodel import SQLModel
 from servicemap import records
 from servicemap.publish import tables as t
 from servicemap.publish.bulk import bulk_insert
-from servicemap.publish.search_index import SearchDocument
+from servicemap.publish.search_index import TAG_KINDS, SearchDocument, tag
 from servicemap.publish.tables import stable_id
 
 DOMAIN_TAXONOMY = "life_domain"
@@ -169,6 +169,7 @@ class VersionRows:
                 organization=service.organization or "",
                 domains=" ".join(domains),
                 description=service.description or "",
+                tags=_tags(service),
             )
         )
 
@@ -263,6 +264,22 @@ class VersionRows:
     def write(self, connection: Connection) -> None:
         for table in t.VERSIONED_TABLES:
             bulk_insert(connection, table.__table__, list(self._rows[table].values()))
+
+
+def _tags(service: records.ClassifiedService) -> tuple[str, ...]:
+    """What search filters a service on, as index words: its life domains, audience, sector
+    and access terms, and municipality (its own, else its address's or city's, as the
+    municipality filter reads them)."""
+    found = []
+    for label in service.labels:
+        kind = "domain" if label.taxonomy == DOMAIN_TAXONOMY else label.taxonomy
+        if kind in TAG_KINDS and kind != "municipality":
+            found.append(tag(kind, label.term))
+    address = service.address
+    place = service.municipality or (address and (address.municipality or address.city))
+    if place:
+        found.append(tag("municipality", place))
+    return tuple(dict.fromkeys(found))
 
 
 @lru_cache(maxsize=4096)

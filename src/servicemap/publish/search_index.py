@@ -4,13 +4,14 @@ rollback needs no re-indexing."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import Connection, Engine, text
+from sqlalchemy import Connection, text
 
 from servicemap.publish.bulk import driver_cursor
-from servicemap.publish.text import IndexText, compound_vocabulary, words
+from servicemap.publish.text import IndexText, compound_vocabulary, fold, words
 
 SEARCH_TABLE = "service_search"
 SQLITE_VOCABULARY = "service_search_vocabulary"
@@ -30,38 +31,36 @@ SEARCHED_TABLES = (
 )
 
 
+# On SQLite what a service is (its life domains, facets, municipality) is also written into
+# the index, as words no text has, so that a filter is part of the full-text
+# query: the index intersects the matches with the services that pass, and only those are
+# ranked (weight 0: the words never add to the score).
+TAG_PREFIX = "0x0"
+TAG_KINDS = {
+    "domain": "d",
+    "audience": "a",
+    "sector": "e",
+    "access": "c",
+    "municipality": "m",
+}
+
+
+def tag(kind: str, value: str) -> str:
+    """The index word for `value` of `kind`: 'municipality', 'Súdwest Fryslân' -> '0x0msudwestfryslan'."""
+    return TAG_PREFIX + TAG_KINDS[kind] + re.sub(r"[^a-z0-9]", "", fold(value))
+
+
 @dataclass(frozen=True)
 class SearchDocument:
-    """The text of one service that search matches, in the order of its weight."""
+    """The text of one service that search matches, in the order of its weight, and the tags
+    of what it is (see `tag`)."""
 
     service_id: str
     name: str
     organization: str
     domains: str
     description: str
-
-
-def create_search_index(engine: Engine) -> None:
-    with engine.begin() as connection:
-        if connection.dialect.name == "sqlite":
-            connection.exec_driver_sql(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {SEARCH_TABLE} USING fts5("
-                "name, organization, domains, description, "
-                "service_id UNINDEXED, directory_version_id UNINDEXED, prefix='3 5')"
-            )
-            connection.exec_driver_sql(
-                f"CREATE VIRTUAL TABLE IF NOT EXISTS {SQLITE_VOCABULARY} "
-                f"USING fts5vocab({SEARCH_TABLE}, 'row')"
-            )
-        else:
-            connection.exec_driver_sql(
-                f"CREATE TABLE IF NOT EXISTS {SEARCH_TABLE} ("
-                "directory_version_id VARCHAR(36) NOT NULL, service_id VARCHAR(36) NOT NULL, "
-                "document TSVECTOR NOT NULL, PRIMARY KEY (directory_version_id, service_id))"
-            )
-            connection.exec_driver_sql(
-                f"CREATE INDEX IF NOT EXISTS {SEARCH_TABLE}_document ON {SEARCH_TABLE} USING GIN (document)"
-            )
+    tags: tuple[str, ...] = ()
 
 
 def index_documents(connection: Connection, version_id: str, documents: Iterable[SearchDocument]) -> None:
@@ -90,9 +89,12 @@ def index_documents(connection: Connection, version_id: str, documents: Iterable
         )
         connection.exec_driver_sql(
             f"INSERT INTO {SEARCH_TABLE} "
-            "(rowid, name, organization, domains, description, service_id, directory_version_id) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(service_rows[row[4]], *row) for row in rows],
+            "(rowid, name, organization, domains, description, tags, service_id, directory_version_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                (service_rows[row[4]], *row[:4], " ".join(d.tags), *row[4:])
+                for d, row in zip(documents, rows, strict=True)
+            ],
         )
     else:
         # The texts go in by COPY; PostgreSQL then builds every tsvector in one statement.

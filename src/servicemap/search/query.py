@@ -29,7 +29,7 @@ from sqlalchemy import Connection, text
 
 from servicemap.classify import load_taxonomy
 from servicemap.publish.rows import DOMAIN_TAXONOMY
-from servicemap.publish.search_index import SEARCH_TABLE, SQLITE_VOCABULARY
+from servicemap.publish.search_index import SEARCH_TABLE, SQLITE_VOCABULARY, TAG_PREFIX, tag
 from servicemap.publish.tables import SynonymGroup, UTCDateTime
 from servicemap.publish.text import STOP_WORDS, fold, stem, words
 from servicemap.publish.versions import NoDirectoryPublished, directory_engine
@@ -48,21 +48,28 @@ TYPO_MAX_EDITS = 2
 # A stem is at least this long, and drops at most this many letters of a word.
 MIN_STEM = 4
 MAX_SUFFIX = 5
-# bm25 column weights, in the index's column order: name, organization, domains, description.
-SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0)
+# bm25 column weights, in the index's column order: name, organization, domains, description,
+# tags (which filter, never score).
+SQLITE_WEIGHTS = (10.0, 4.0, 2.0, 1.0, 0.0)
+# The columns whose matches rank first: the heaviest two.
+TITLE_COLUMNS = ("name", "organization")
 # ts_rank_cd weights in PostgreSQL's order: D (description), C (domains), B (organization), A (name).
 POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 # Ranking reads every match, and a broad word ('hulp') matches tens of thousands of services
-# in a large directory. So the engine ranks its matches alone, without a join or a filter, and
-# keeps the best CANDIDATE_CAP; the filters run on the first FIRST_FILTERED of those, then on
-# the rest. That is the top `limit` (up to the order of equal scores) whenever `limit` of them
-# pass; when fewer pass and the cap was full, only the matches among the passing services are
-# ranked.
+# in a large directory. So the engine ranks its matches alone, without a join (on SQLite with
+# the filters it has as tags), and hands over only the best: first FIRST_CANDIDATES per hit
+# asked for, which is enough when the index applied every filter; then CANDIDATE_CAP. The
+# other filters run on those. That is the top `limit` (up to the order of equal scores)
+# whenever `limit` of them pass; when fewer pass and the cap was full, only the matches among
+# the passing services are ranked.
+FIRST_CANDIDATES = 2
+# ... and this many when a filter the index does not apply (a distance, opening hours) leaves
+# out some of them.
+FIRST_CANDIDATES_CHECKED = 20
 CANDIDATE_CAP = 2000
-FIRST_FILTERED = 200
-# A filter that at most this many services pass (a domain, an audience, a municipality in a
-# large region) is applied first, and only the matches among them are ranked: few of the best
-# matches overall would pass it.
+# A filter that at most this many services pass (on PostgreSQL a domain, an audience, a
+# municipality in a large region; on both a distance) is applied first, and only the matches
+# among them are ranked: few of the best matches overall would pass it.
 PREFILTER_MAX = 5000
 # When few of the best matches pass and at most this many services match, every match is
 # checked against the filters and those that pass are ranked.
@@ -77,6 +84,10 @@ MAX_AGE = 120
 AUDIENCE_AGES = Path(__file__).with_name("audience_ages.yaml")
 _LANGUAGE = re.compile(r"^[a-z]{2,3}$")
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
+
+
+# A search runs the same few statements again and again: each is parsed for its parameters once.
+_statement = lru_cache(maxsize=512)(text)
 
 
 class InvalidQuery(ValueError):
@@ -221,7 +232,7 @@ def rank(
     ranks at most MAX_LIMIT when it has)."""
     query = query.strip()
     _check(query, limit, filters)
-    version = connection.execute(text("SELECT id FROM directory_version WHERE is_current")).scalar()
+    version = connection.execute(_statement("SELECT id FROM directory_version WHERE is_current")).scalar()
     if version is None:
         raise NoDirectoryPublished(f"no directory has been published to {redact_url(url)!r} yet")
     domains = _domains(connection, version, filters.domain, filters.zrm, filters.positive_health)
@@ -243,6 +254,7 @@ def rank(
             geocoder = PdokGeocoder.from_env()
         point = _locate(url, version, near_postcode, filters.radius_km or DEFAULT_RADIUS_KM, geocoder)
     conditions = _filters(connection, url, version, domains, facets, municipality, point, filters)
+    conditions.indexed_versions = _indexed_versions(connection, url, version)
     if not query_words:
         listed = _list(connection, conditions, limit, _few_pass(connection, conditions))
         return Ranking(version, listed, point)
@@ -250,7 +262,9 @@ def rank(
     concepts = _concepts(query_words, _synonym_groups(url, version, synonyms), vocabulary)
     ranked = []
     if concepts:
-        prefilter = _few_pass(connection, conditions)
+        # SQLite's full-text query applies the tagged filters itself: only the others (a
+        # distance) are worth reading first.
+        prefilter = _few_pass(connection, conditions, conditions.untagged)
         ranked = _match(connection, concepts, vocabulary, conditions, limit or MAX_LIMIT, prefilter)
     return Ranking(version, ranked, point, concepts)
 
@@ -286,7 +300,7 @@ def _check(query: str, limit: int | None, filters: SearchFilters) -> None:
 
 def _check_term_id(connection: Connection, version: str, term_id: str) -> None:
     known = connection.execute(
-        text("SELECT 1 FROM taxonomy_term WHERE directory_version_id = :v AND id = :id"),
+        _statement("SELECT 1 FROM taxonomy_term WHERE directory_version_id = :v AND id = :id"),
         {"v": version, "id": term_id},
     ).first()
     if known is None:
@@ -298,7 +312,7 @@ def _check_term_id(connection: Connection, version: str, term_id: str) -> None:
 def _check_term(connection: Connection, version: str, taxonomy: str, term: str, what: str) -> None:
     known = list(
         connection.execute(
-            text(
+            _statement(
                 "SELECT code FROM taxonomy_term WHERE directory_version_id = :v AND taxonomy = :t "
                 "ORDER BY code"
             ),
@@ -359,7 +373,7 @@ def _municipalities(url: str, version: str) -> tuple[str, ...]:
     """The municipalities of a published version, which never changes: read once."""
     with directory_engine(url).connect() as connection:
         names = connection.execute(
-            text(
+            _statement(
                 "SELECT DISTINCT municipality FROM service WHERE directory_version_id = :v "
                 "AND municipality IS NOT NULL"
             ),
@@ -401,7 +415,7 @@ def _centroids(url: str, version: str) -> dict[str, tuple[float, float]]:
     sums: dict[str, list[float]] = {}
     with directory_engine(url).connect() as connection:
         rows = connection.execute(
-            text(
+            _statement(
                 "SELECT upper(replace(a.postal_code, ' ', '')) AS code, sum(l.latitude) AS lat, "
                 "sum(l.longitude) AS lon, count(*) AS n FROM address a JOIN location l "
                 "ON l.id = a.location_id AND l.directory_version_id = a.directory_version_id "
@@ -444,11 +458,13 @@ def _locate(url: str, version: str, postcode: str, radius_km: float, geocoder: P
 
 class _Narrowing(NamedTuple):
     """One filter read from an index: the query of the ids that pass, the same filter as a
-    test of one service `s`, and (when cheaper) a query of about as many rows to count."""
+    test of one service `s`, (when cheaper) a query of about as many rows to count, and (when
+    SQLite's full-text index has it as tags) the filter as a full-text query of those."""
 
     ids: str
     test: str
     count: str | None = None
+    tags: str | None = None
 
 
 @dataclass
@@ -466,6 +482,12 @@ class _Filters:
     # unless more than PREFILTER_MAX pass on PostgreSQL.
     passing: list | None = None
     many_pass: bool = False
+    # Whether SQLite's full-text index applies the filters it has as tags.
+    tagged_index: bool = False
+    # How many versions the search index ranks together (see `_indexed_versions`).
+    indexed_versions: int = 1
+    # The tests on `s` that only version and status make, before any filter is added.
+    base_conditions: int = 0
 
     def add(self, condition: str, **params: object) -> None:
         self.conditions.append(condition)
@@ -475,6 +497,21 @@ class _Filters:
     def checks(self) -> str:
         """The filters as tests of each service: for candidates already found."""
         return " AND ".join([*self.conditions, *(n.test for n in self.narrowing)])
+
+    @property
+    def tagged(self) -> str | None:
+        """The filters SQLite's index applies itself, as a query of its `tags` column, if any."""
+        return " AND ".join(n.tags for n in self.narrowing if n.tags) or None
+
+    @property
+    def beyond_index(self) -> bool:
+        """Whether a filter remains that the full-text index does not apply itself."""
+        return len(self.conditions) > self.base_conditions or bool(self.untagged)
+
+    @property
+    def untagged(self) -> list[_Narrowing]:
+        """The filters read from indexes that the full-text query does not apply."""
+        return [n for n in self.narrowing if n.tags is None]
 
     @property
     def selecting(self) -> str:
@@ -492,9 +529,13 @@ def _filters(
     point: _Point | None,
     wanted: SearchFilters,
 ) -> _Filters:
-    filters = _Filters(params={"version": version}, conditions=["s.directory_version_id = :version"])
+    sqlite = connection.dialect.name == "sqlite"
+    filters = _Filters(
+        params={"version": version}, conditions=["s.directory_version_id = :version"], tagged_index=sqlite
+    )
     if not wanted.include_inactive:
         filters.add("s.status = 'active'")
+    filters.base_conditions = len(filters.conditions)
     if domains is not None:
         names = ", ".join(f":domain{i}" for i in range(len(domains))) or "NULL"
         filters.narrowing.append(
@@ -504,6 +545,7 @@ def _filters(
                 "EXISTS (SELECT 1 FROM service_domain d "
                 "WHERE d.directory_version_id = s.directory_version_id "
                 f"AND d.service_id = s.id AND d.domain IN ({names}))",
+                tags=_any_tag("domain", domains) if sqlite else None,
             )
         )
         filters.params.update({f"domain{i}": d for i, d in enumerate(domains)})
@@ -516,6 +558,7 @@ def _filters(
                 f"AND f.taxonomy = :{name}_taxonomy AND f.term = :{name}",
                 "EXISTS (SELECT 1 FROM service_facet f WHERE f.directory_version_id = s.directory_version_id "
                 f"AND f.service_id = s.id AND f.taxonomy = :{name}_taxonomy AND f.term = :{name})",
+                tags=_any_tag(name, [term]) if sqlite else None,
             )
         )
         filters.params.update({name: term, f"{name}_taxonomy": FACET_FILTERS[name]})
@@ -538,6 +581,7 @@ def _filters(
                 "UNION ALL SELECT m.id FROM service m WHERE m.directory_version_id = :version "
                 f"AND m.municipality IS NULL AND {at_address.format(s='m')}",
                 f"(s.municipality IN ({names}) OR (s.municipality IS NULL AND {at_address.format(s='s')}))",
+                tags=_any_tag("municipality", [municipality]) if sqlite else None,
             )
         )
         filters.params["municipality"] = key
@@ -600,12 +644,18 @@ def _filters(
     return filters
 
 
-def _few_pass(connection: Connection, filters: _Filters) -> bool:
-    """Whether one of the filters read from an index passes at most PREFILTER_MAX services
-    (and so do all filters together); each is counted no further than that, on its index."""
-    for narrowing in filters.narrowing:
+def _any_tag(kind: str, values: list[str]) -> str:
+    """An FTS5 query of the tags column: any of `values` of `kind` (quoted: only ever words)."""
+    return "(" + " OR ".join('"' + tag(kind, v) + '"' for v in values) + ")"
+
+
+def _few_pass(connection: Connection, filters: _Filters, among: list[_Narrowing] | None = None) -> bool:
+    """Whether one of the filters read from an index (of `among`, by default all) passes at
+    most PREFILTER_MAX services (and so do all filters together); each is counted no further
+    than that, on its index."""
+    for narrowing in filters.narrowing if among is None else among:
         passing = connection.execute(
-            text(f"SELECT count(*) FROM ({narrowing.count or narrowing.ids} LIMIT :most) p"),
+            _statement(f"SELECT count(*) FROM ({narrowing.count or narrowing.ids} LIMIT :most) p"),
             {**filters.params, "most": PREFILTER_MAX + 1},
         ).scalar()
         if passing <= PREFILTER_MAX:
@@ -703,7 +753,7 @@ def _list(
     where = filters.selecting if few_pass else filters.checks
     most = "" if limit is None else " LIMIT :limit"
     rows = connection.execute(
-        text(f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id{most}"),
+        _statement(f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id{most}"),
         {**filters.params, "limit": limit},
     )
     return [(row.id, 0.0) for row in rows]
@@ -766,11 +816,29 @@ def _concepts(
             concepts.append(
                 _Concept(
                     word=" ".join(phrase),
-                    alternatives=tuple(alternatives),
+                    alternatives=_broadest(alternatives),
                     typed=typed if content and all(typed) else None,
                 )
             )
     return concepts
+
+
+def _broadest(alternatives: list[tuple[str, ...]]) -> tuple[tuple[str, ...], ...]:
+    """The alternatives without those another one already covers: every term is searched as a
+    prefix, so a service with 'schuldhulp' or with 'hulp' and 'huishoud' has 'schuld' and
+    'huishoud'. The index then merges each word's matches once, not once per synonym that
+    starts with it."""
+
+    def covers(broad: tuple[str, ...], narrow: tuple[str, ...]) -> bool:
+        return all(any(term.startswith(b) for term in narrow) for b in broad)
+
+    kept: list[tuple[str, ...]] = []
+    for at, alternative in enumerate(alternatives):
+        others = alternatives[:at] + alternatives[at + 1 :]
+        # Of two that cover each other (the same terms in another order) the first stays.
+        if not any(covers(o, alternative) and (not covers(alternative, o) or o in kept) for o in others):
+            kept.append(alternative)
+    return tuple(kept)
 
 
 def _match(
@@ -805,16 +873,29 @@ def _run(
     alternative: all of its terms), each term searched as a prefix. With `prefilter` only the
     matches that pass the filters are ranked; else the best matches are filtered."""
     expression = _expression(connection, concepts)
+    titled = None
+    if filters.tagged_index:
+        # The services whose name or organisation has every concept come first: a concept found
+        # only further down (weights 2 and 1 against 10 and 4) scores far less. When enough
+        # of them pass, they are the hits, and the many matches of a broad word ('geld',
+        # 'begeleiding') in descriptions are never ranked.
+        titled = f"{{{' '.join(TITLE_COLUMNS)}}} : ({expression})"
+        if filters.tagged is not None:
+            restricted = f"(tags : ({filters.tagged}))"
+            titled = f"({titled}) AND {restricted}"
+            expression = f"({expression}) AND {restricted}"
     if prefilter or filters.passing is not None:  # the passing services are known: rank those
         return _ranked_with_filters(connection, expression, filters, limit)
-    candidates, full = _candidates(connection, expression, filters.params["version"], CANDIDATE_CAP)
-    ranked: list[tuple[str, float]] = []
-    for start, end in ((0, FIRST_FILTERED), (FIRST_FILTERED, None)):
-        ranked += _passing(connection, candidates[start:end], filters, limit - len(ranked))
+    per_hit = FIRST_CANDIDATES_CHECKED if filters.beyond_index else FIRST_CANDIDATES
+    first = math.ceil(per_hit * limit * filters.indexed_versions)
+    if titled is not None:
+        ranked, _ = _best_passing(connection, titled, filters, min(first, CANDIDATE_CAP), limit)
         if len(ranked) >= limit:
             return ranked
-    if not full:
-        return ranked
+    for cap in sorted({min(first, CANDIDATE_CAP), CANDIDATE_CAP}):
+        ranked, full = _best_passing(connection, expression, filters, cap, limit)
+        if len(ranked) >= limit or not full:
+            return ranked
     matching = _matching(connection, expression, filters.params["version"])
     if matching is not None:
         return _ranked_among(
@@ -825,6 +906,21 @@ def _run(
             limit,
         )
     return _ranked_with_filters(connection, expression, filters, limit)
+
+
+def _indexed_versions(connection: Connection, url: str, version: str) -> int:
+    """How many versions the index ranks together: SQLite's holds every kept version (each
+    service about once per version), PostgreSQL's query names its version."""
+    if connection.dialect.name == "postgresql":
+        return 1
+    return _kept_versions(url, version)
+
+
+@lru_cache(maxsize=8)
+def _kept_versions(url: str, version: str) -> int:
+    """The number of versions kept while `version` is current (a publish makes another current)."""
+    with directory_engine(url).connect() as connection:
+        return connection.execute(_statement("SELECT count(*) FROM directory_version")).scalar()
 
 
 def _matching(connection: Connection, expression: str, version: str) -> list | None:
@@ -839,7 +935,7 @@ def _matching(connection: Connection, expression: str, version: str) -> list | N
         sql = f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :match LIMIT :most"
     keys = list(
         connection.execute(
-            text(sql), {"match": expression, "version": version, "most": MATCHES_FIRST_MAX + 1}
+            _statement(sql), {"match": expression, "version": version, "most": MATCHES_FIRST_MAX + 1}
         ).scalars()
     )
     return keys if len(keys) <= MATCHES_FIRST_MAX else None
@@ -852,7 +948,7 @@ def _passing_keys(connection: Connection, keys: list, filters: _Filters) -> list
     key, among, bound = _among(connection, keys)
     return list(
         connection.execute(
-            text(f"SELECT {key} FROM service s WHERE {filters.checks} AND {among}"),
+            _statement(f"SELECT {key} FROM service s WHERE {filters.checks} AND {among}"),
             {**filters.params, "keys": bound},
         ).scalars()
     )
@@ -882,43 +978,34 @@ def _expression(connection: Connection, concepts: list[_Concept]) -> str:
     )
 
 
-def _candidates(
-    connection: Connection, expression: str, version: str, cap: int
-) -> tuple[list[tuple[object, float]], bool]:
-    """The best `cap` matches of the index by its own score, as (key, score), and whether the
-    cap was reached. The key is the service row's rowid on SQLite (whose index ranks every kept
-    version together; the cap counts all) and the service id on PostgreSQL."""
+def _best_passing(
+    connection: Connection, expression: str, filters: _Filters, cap: int, limit: int
+) -> tuple[list[tuple[str, float]], bool]:
+    """The best `cap` matches by the index's own score, ranked alone (no join, no filter), and
+    of those the best `limit` that pass the filters, by score and then name; and whether the
+    cap was reached. One statement: the engine's top `cap`, each joined to its service row
+    (by rowid on SQLite, whose index ranks every kept version together) and tested."""
     if connection.dialect.name == "postgresql":
-        sql = (
+        best = (
             f"SELECT service_id AS key, ts_rank_cd('{POSTGRES_WEIGHTS}', document, query) AS score "
             f"FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
-            "WHERE directory_version_id = :version AND document @@ query "
-            "ORDER BY score DESC LIMIT :cap"
+            "WHERE directory_version_id = :version AND document @@ query ORDER BY score DESC LIMIT :cap"
         )
+        join = "s.directory_version_id = :version AND s.id = c.key"
     else:
         weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
-        sql = (
+        best = (
             f"SELECT rowid AS key, -bm25({SEARCH_TABLE}, {weights}) AS score FROM {SEARCH_TABLE} "
             f"WHERE {SEARCH_TABLE} MATCH :match ORDER BY score DESC LIMIT :cap"
         )
-    rows = connection.execute(text(sql), {"match": expression, "version": version, "cap": cap}).all()
-    return [(row.key, float(row.score)) for row in rows], len(rows) == cap
-
-
-def _passing(
-    connection: Connection, candidates: list[tuple[object, float]], filters: _Filters, limit: int
-) -> list[tuple[str, float]]:
-    """The candidates (by key) that pass the filters, by score and then name, at most `limit`."""
-    scores = dict(candidates)
-    if not scores or limit <= 0:
-        return []
-    key, among, bound = _among(connection, list(scores))
-    rows = connection.execute(
-        text(f"SELECT s.id, s.name, {key} AS key FROM service s WHERE {filters.checks} AND {among}"),
-        {**filters.params, "keys": bound},
+        join = "s.rowid = c.key"
+    sql = (
+        f"SELECT s.id, s.name, c.score, CASE WHEN {filters.checks} THEN 1 ELSE 0 END AS passes "
+        f"FROM ({best}) c LEFT JOIN service s ON {join}"
     )
-    passing = sorted((-scores[row.key], row.name, row.id) for row in rows)
-    return [(service_id, -negated) for negated, _, service_id in passing[:limit]]
+    rows = connection.execute(_statement(sql), {**filters.params, "match": expression, "cap": cap}).all()
+    passing = sorted((-float(row.score), row.name, row.id) for row in rows if row.passes)
+    return [(service_id, -negated) for negated, _, service_id in passing[:limit]], len(rows) == cap
 
 
 def _ranked_with_filters(
@@ -934,7 +1021,7 @@ def _ranked_with_filters(
         key, most = ("s.id", "LIMIT :most") if postgres else ("s.rowid", "")
         passing = list(
             connection.execute(
-                text(f"SELECT {key} FROM service s WHERE {filters.selecting} {most}"),
+                _statement(f"SELECT {key} FROM service s WHERE {filters.selecting} {most}"),
                 {**filters.params, "most": PREFILTER_MAX + 1},
             ).scalars()
         )
@@ -947,7 +1034,7 @@ def _ranked_with_filters(
             "AND s.directory_version_id = q.directory_version_id, to_tsquery('simple', :match) query "
             f"WHERE q.document @@ query AND {filters.selecting} ORDER BY score DESC, s.name LIMIT :limit"
         )
-        rows = connection.execute(text(sql), {**filters.params, "match": expression, "limit": limit})
+        rows = connection.execute(_statement(sql), {**filters.params, "match": expression, "limit": limit})
         return [(row.id, float(row.score)) for row in rows]
     return _ranked_among(connection, expression, filters.params["version"], filters.passing, limit)
 
@@ -979,7 +1066,7 @@ def _ranked_among(
         )
         passing = json.dumps(keys)
     rows = connection.execute(
-        text(sql), {"match": expression, "version": version, "passing": passing, "limit": limit}
+        _statement(sql), {"match": expression, "version": version, "passing": passing, "limit": limit}
     )
     return [(row.id, float(row.score)) for row in rows]
 
@@ -1023,8 +1110,11 @@ def _cached_vocabulary(url: str, version: str, postgres: bool) -> _Vocabulary:
         if postgres:
             sql = f"SELECT word, ndoc FROM ts_stat('SELECT document FROM {SEARCH_TABLE}') ORDER BY word"
         else:
-            sql = f"SELECT term, doc FROM {SQLITE_VOCABULARY} ORDER BY term"
-        rows = connection.execute(text(sql)).all()
+            # Without the tags, which are no words anyone types.
+            sql = (
+                f"SELECT term, doc FROM {SQLITE_VOCABULARY} WHERE term NOT LIKE '{TAG_PREFIX}%' ORDER BY term"
+            )
+        rows = connection.execute(_statement(sql)).all()
     return _Vocabulary(terms=tuple(r[0] for r in rows), counts=tuple(int(r[1]) for r in rows))
 
 
@@ -1086,7 +1176,7 @@ def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchH
     services = {
         row.id: row
         for row in connection.execute(
-            text(
+            _statement(
                 "SELECT s.id, s.name, s.description, s.municipality, s.url, s.status, o.name AS organization "
                 "FROM service s LEFT JOIN organization o ON o.id = s.organization_id "
                 "AND o.directory_version_id = s.directory_version_id "
@@ -1097,7 +1187,7 @@ def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchH
     }
     domains: dict[str, list[tuple[str, str]]] = {}
     for row in connection.execute(
-        text(
+        _statement(
             "SELECT d.service_id, d.domain, t.name FROM service_domain d LEFT JOIN taxonomy_term t "
             "ON t.directory_version_id = d.directory_version_id AND t.taxonomy = :domain_taxonomy "
             "AND t.code = d.domain WHERE d.directory_version_id = :version "
@@ -1108,7 +1198,7 @@ def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchH
         domains.setdefault(row.service_id, []).append((row.domain, row.name or ""))
     phones: dict[str, list[str]] = {}
     for row in connection.execute(
-        text(
+        _statement(
             "SELECT service_id, number FROM phone WHERE directory_version_id = :version "
             f"AND service_id IN ({in_ids}) ORDER BY position"
         ),
@@ -1118,7 +1208,7 @@ def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchH
     addresses = {
         row.service_id: row
         for row in connection.execute(
-            text(
+            _statement(
                 "SELECT sl.service_id, a.address_1, a.postal_code, a.city, l.latitude, l.longitude "
                 "FROM service_at_location sl JOIN location l ON l.id = sl.location_id "
                 "AND l.directory_version_id = sl.directory_version_id "
