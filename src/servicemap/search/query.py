@@ -13,6 +13,8 @@ import bisect
 import json
 import math
 import re
+import threading
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -75,6 +77,8 @@ PREFILTER_MAX = 5000
 # checked against the filters and those that pass are ranked.
 MATCHES_FIRST_MAX = 10000
 SNIPPET_LENGTH = 160
+# Services whose hit details are kept per process (a few hundred bytes each).
+SHOWN_CACHE = 20_000
 DEFAULT_RADIUS_KM = 10.0
 MAX_RADIUS_KM = 300.0
 KM_PER_DEGREE = 111.2
@@ -1165,13 +1169,87 @@ def _in(ids: list) -> tuple[str, dict[str, object]]:
     }
 
 
+@dataclass(frozen=True)
+class _Shown:
+    """What a hit shows of a service in one version: it never changes, so it is read once."""
+
+    name: str
+    organization: str | None
+    municipality: str | None
+    domains: tuple[tuple[str, str], ...]
+    description: str | None
+    phones: tuple[str, ...]
+    address: str | None
+    latitude: float | None
+    longitude: float | None
+    website: str | None
+    status: str
+
+
+_SHOWN: OrderedDict[tuple[str, str], _Shown] = OrderedDict()
+_SHOWN_LOCK = threading.Lock()  # the API and the web page search from several threads
+
+
 def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchHit]:
     """The hits of a ranking, with what a result list shows of each service."""
-    version, ranked, point = found.version, found.ranked, found.point
     concepts = found.concepts if explain else None
-    if not ranked:
-        return []
-    in_ids, bind = _in([service_id for service_id, _ in ranked])
+    shown = _shown(connection, found.version, [service_id for service_id, _ in found.ranked])
+    hits = []
+    for service_id, score in found.ranked:
+        s = shown[service_id]
+        distance = None
+        if found.point is not None and s.latitude is not None:
+            distance = round(_distance_km(found.point, s.latitude, s.longitude), 2)
+        explanation = None
+        if concepts is not None:
+            fields = {
+                "name": s.name,
+                "organization": s.organization,
+                "domains": " ".join(name for _, name in s.domains),
+                "description": s.description,
+            }
+            explanation = _explain(concepts, fields)
+        hits.append(
+            SearchHit(
+                service_id=service_id,
+                name=s.name,
+                organization=s.organization,
+                municipality=s.municipality,
+                domains=[code for code, _ in s.domains],
+                score=score,
+                snippet=_snippet(s.description),
+                description=s.description,
+                phones=list(s.phones),
+                address=s.address,
+                website=s.website,
+                status=s.status,
+                distance_km=distance,
+                explanation=explanation,
+            )
+        )
+    return hits
+
+
+def _shown(connection: Connection, version: str, service_ids: list[str]) -> dict[str, _Shown]:
+    """What each hit shows, from the cache of the services shown before, else read."""
+    with _SHOWN_LOCK:
+        known = {i: _SHOWN[(version, i)] for i in service_ids if (version, i) in _SHOWN}
+        for service_id in known:
+            _SHOWN.move_to_end((version, service_id))
+    missing = [i for i in service_ids if i not in known]
+    if missing:
+        read = _read_shown(connection, version, missing)
+        with _SHOWN_LOCK:
+            for service_id, value in read.items():
+                _SHOWN[(version, service_id)] = value
+            while len(_SHOWN) > SHOWN_CACHE:
+                _SHOWN.popitem(last=False)
+        known.update(read)
+    return known
+
+
+def _read_shown(connection: Connection, version: str, service_ids: list[str]) -> dict[str, _Shown]:
+    in_ids, bind = _in(service_ids)
     bind["version"] = version
     services = {
         row.id: row
@@ -1219,45 +1297,27 @@ def _hits(connection: Connection, found: Ranking, explain: bool) -> list[SearchH
             bind,
         )
     }
-    hits = []
-    for service_id, score in ranked:
-        s = services[service_id]
+    shown = {}
+    for service_id, s in services.items():
         a = addresses.get(service_id)
         address = None
         if a is not None and a.address_1 is not None:
             place = " ".join(p for p in (a.postal_code, a.city) if p)
             address = ", ".join(p for p in (a.address_1, place) if p)
-        distance = None
-        if point is not None and a is not None and a.latitude is not None:
-            distance = round(_distance_km(point, a.latitude, a.longitude), 2)
-        explanation = None
-        if concepts is not None:
-            fields = {
-                "name": s.name,
-                "organization": s.organization,
-                "domains": " ".join(name for _, name in domains.get(service_id, [])),
-                "description": s.description,
-            }
-            explanation = _explain(concepts, fields)
-        hits.append(
-            SearchHit(
-                service_id=service_id,
-                name=s.name,
-                organization=s.organization,
-                municipality=s.municipality,
-                domains=[code for code, _ in domains.get(service_id, [])],
-                score=score,
-                snippet=_snippet(s.description),
-                description=s.description,
-                phones=phones.get(service_id, []),
-                address=address,
-                website=s.url,
-                status=s.status,
-                distance_km=distance,
-                explanation=explanation,
-            )
+        shown[service_id] = _Shown(
+            name=s.name,
+            organization=s.organization,
+            municipality=s.municipality,
+            domains=tuple(domains.get(service_id, [])),
+            description=s.description,
+            phones=tuple(phones.get(service_id, [])),
+            address=address,
+            latitude=a.latitude if a is not None else None,
+            longitude=a.longitude if a is not None else None,
+            website=s.url,
+            status=s.status,
         )
-    return hits
+    return shown
 
 
 def _distance_km(point: _Point, latitude: float, longitude: float) -> float:
