@@ -1,6 +1,6 @@
 import pytest
 
-from servicemap.publish import NoDirectoryPublished
+from servicemap.publish import NoDirectoryPublished, publish_directory, rollback
 from servicemap.search import InvalidQuery, search
 
 
@@ -129,3 +129,22 @@ def test_an_unknown_domain_lists_the_known_ones(published_db):
 def test_search_before_any_publish_says_so(db_url):
     with pytest.raises(NoDirectoryPublished, match="no directory has been published"):
         search(db_url, "schuld")
+
+
+def test_hits_show_the_current_version_after_a_publish_and_a_rollback(db_url, demo_services):
+    publish_directory(db_url, demo_services, [], run_id="run-1")
+    before = search(db_url, "schuldhulp")[0]
+    changed = [
+        s.model_copy(update={"description": "Nu ook op zaterdag: hulp bij schulden."})
+        if s.name == "Schuldhulpverlening"
+        else s
+        for s in demo_services
+    ]
+    publish_directory(db_url, changed, [], run_id="run-2")
+
+    after = search(db_url, "schuldhulp")[0]
+    rollback(db_url)
+
+    assert (before.name, after.name) == ("Schuldhulpverlening", "Schuldhulpverlening")
+    assert after.description == "Nu ook op zaterdag: hulp bij schulden."
+    assert search(db_url, "schuldhulp")[0].description == before.description
