@@ -256,12 +256,19 @@ def create_app(
             modified_after=_utc(modified_after),
             include_inactive=include_inactive,
         )
-        # Read in the request's snapshot: the ids found are those of the version served.
-        found = rank(connection, database_url, search_text or "", filters, limit=None)
-        ids = [service_id for service_id, _ in found.ranked]
+        # Read in the request's snapshot: the ids found are those of the version served. A
+        # search ranks its hits (at most MAX_SEARCH_HITS) and pages them; a list reads one page.
         start = (page - 1) * per_page
-        bodies = queries.service_bodies(connection, database_url, version.id, ids[start : start + per_page])
-        return _page_response(bodies, len(ids), page, per_page, response)
+        if (search_text or "").strip():
+            found = rank(connection, database_url, search_text or "", filters, limit=MAX_SEARCH_HITS)
+            ids = [service_id for service_id, _ in found.ranked][start : start + per_page]
+            total = len(found.ranked)
+        else:
+            found = rank(connection, database_url, "", filters, limit=per_page, offset=start)
+            ids = [service_id for service_id, _ in found.ranked]
+            total = found.total
+        bodies = queries.service_bodies(connection, database_url, version.id, ids)
+        return _page_response(bodies, total, page, per_page, response)
 
     current = CurrentVersion(database_url)
     # PostgreSQL's reads wait on the network, so they run in threads, fewer at once than the

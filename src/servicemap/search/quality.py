@@ -10,7 +10,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from servicemap.publish import published_membership
-from servicemap.search.query import search
+from servicemap.search.query import SearchFilters, search
 
 DEMO_SEARCH_QUERIES = Path(__file__).parents[1] / "demo" / "search_queries.yaml"
 TOP = 5
@@ -18,23 +18,6 @@ TOP = 5
 
 class SearchQueriesError(ValueError):
     """A search quality file that cannot be read as a list of queries with expectations."""
-
-
-class SearchFilters(BaseModel):
-    """The filters of `search()` a quality query may use; an unknown one is refused on load."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    domain: str | None = None
-    zrm: str | None = None
-    positive_health: str | None = None
-    audience: str | None = None
-    sector: str | None = None
-    access: str | None = None
-    municipality: str | None = None
-    language: str | None = None
-    near_postcode: str | None = None
-    radius_km: float | None = None
 
 
 class QualityQuery(BaseModel):
@@ -45,7 +28,7 @@ class QualityQuery(BaseModel):
     expect: list[str] = Field(min_length=1)
 
     def label(self) -> str:
-        shown = ", ".join(f"{k}={v}" for k, v in self.filters.model_dump(exclude_none=True).items())
+        shown = ", ".join(f"{k}={v}" for k, v in self.filters.model_dump(exclude_defaults=True).items())
         return f"{self.query} [{shown}]" if shown else self.query
 
 
@@ -121,7 +104,7 @@ def evaluate_search(database_url: str, queries: list[QualityQuery], ground_truth
     truth = truth_of_services(database_url, ground_truth)
     outcomes = []
     for q in queries:
-        hits = search(database_url, q.query, limit=TOP, **q.filters.model_dump(exclude_none=True))
+        hits = search(database_url, q.query, limit=TOP, **q.filters.model_dump(exclude_defaults=True))
         top = [truth.get(hit.service_id) for hit in hits]
         found = [e for e in q.expect if e in top]
         outcomes.append(

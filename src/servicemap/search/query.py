@@ -24,7 +24,7 @@ from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 import yaml
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Connection, text
@@ -140,8 +140,7 @@ class _Point:
     radius_km: float
 
 
-@dataclass(frozen=True)
-class SearchFilters:
+class SearchFilters(BaseModel):
     """What a service must be, besides matching the words; None means any.
 
     `zrm` and `positive_health` select the life domains the taxonomy maps to that ZRM domain
@@ -151,7 +150,9 @@ class SearchFilters:
     (`amsterdam_now()` for "open now"); hours written only as a note ('op afspraak') do not
     count. `age` keeps the services whose audience admits that age (see audience_ages.yaml).
     `organization_id`, `taxonomy_term_id` and `modified_after` are HSDS's filters by id and
-    by the date a service last changed."""
+    by the date a service last changed. An unknown filter is refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
 
     domain: str | None = None
     zrm: str | None = None
@@ -181,6 +182,8 @@ class Ranking:
 
     version: str
     ranked: list[tuple[str, float]]
+    # How many services the search found in all: more than `ranked` for a page of a list.
+    total: int
     point: _Point | None = None
     concepts: list[_Concept] = field(default_factory=list)
 
@@ -225,15 +228,16 @@ def rank(
     query: str,
     filters: SearchFilters,
     *,
-    limit: int | None = 10,
+    limit: int = 10,
+    offset: int = 0,
     synonyms: Sequence[Sequence[str]] | None = None,
     geocoder: PdokGeocoder | None = None,
 ) -> Ranking:
     """The ids of the services `search` finds, read on the caller's connection (so in its
     snapshot), without building hits: for a caller that shows its own view of them.
 
-    `limit=None` lists every service that passes when the query has no words to rank (and
-    ranks at most MAX_LIMIT when it has)."""
+    When the query has no words to rank, the services that pass are listed by name: `limit`
+    of them after the first `offset`, and `total` counts them all (a page of a long list)."""
     query = query.strip()
     _check(query, limit, filters)
     version = connection.execute(_statement("SELECT id FROM directory_version WHERE is_current")).scalar()
@@ -260,8 +264,10 @@ def rank(
     conditions = _filters(connection, url, version, domains, facets, municipality, point, filters)
     conditions.indexed_versions = _indexed_versions(connection, url, version)
     if not query_words:
-        listed = _list(connection, conditions, limit, _few_pass(connection, conditions))
-        return Ranking(version, listed, point)
+        few_pass = _few_pass(connection, conditions)
+        listed = _list(connection, conditions, limit, offset, few_pass)
+        total = offset + len(listed) if 0 < len(listed) < limit else _count(connection, conditions, few_pass)
+        return Ranking(version, listed, total, point)
     vocabulary = _vocabulary(connection, url, version)
     concepts = _concepts(query_words, _synonym_groups(url, version, synonyms), vocabulary)
     ranked = []
@@ -269,18 +275,18 @@ def rank(
         # SQLite's full-text query applies the tagged filters itself: only the others (a
         # distance) are worth reading first.
         prefilter = _few_pass(connection, conditions, conditions.untagged)
-        ranked = _match(connection, concepts, vocabulary, conditions, limit or MAX_LIMIT, prefilter)
-    return Ranking(version, ranked, point, concepts)
+        ranked = _match(connection, concepts, vocabulary, conditions, limit, prefilter)
+    return Ranking(version, ranked, len(ranked), point, concepts)
 
 
-def _check(query: str, limit: int | None, filters: SearchFilters) -> None:
+def _check(query: str, limit: int, filters: SearchFilters) -> None:
     if len(query) > MAX_QUERY_LENGTH:
         raise InvalidQuery(
             f"the query is {len(query)} characters long; at most {MAX_QUERY_LENGTH} are searched"
         )
     if query and not words(query):
         raise InvalidQuery(f"the query {query!r} has no words to search for (letters or digits)")
-    if limit is not None and not 1 <= limit <= MAX_LIMIT:
+    if not 1 <= limit <= MAX_LIMIT:
         raise InvalidQuery(f"limit={limit}: expected 1 to {MAX_LIMIT}")
     if filters.near_postcode is not None and not _POSTCODE.match(filters.near_postcode):
         raise InvalidQuery(
@@ -289,10 +295,10 @@ def _check(query: str, limit: int | None, filters: SearchFilters) -> None:
         )
     if filters.radius_km is not None:
         if filters.near_postcode is None:
-            raise InvalidQuery(f"radius_km={filters.radius_km} needs a near_postcode to measure from")
+            raise InvalidQuery(f"radius_km={filters.radius_km:g} needs a near_postcode to measure from")
         if not 0 < filters.radius_km <= MAX_RADIUS_KM:
             raise InvalidQuery(
-                f"radius_km={filters.radius_km}: expected more than 0 and at most {MAX_RADIUS_KM:g}"
+                f"radius_km={filters.radius_km:g}: expected more than 0 and at most {MAX_RADIUS_KM:g}"
             )
     if filters.language is not None and not _LANGUAGE.match(filters.language.lower()):
         raise InvalidQuery(
@@ -750,17 +756,26 @@ def _age_filter(filters: _Filters, age: int) -> None:
 
 
 def _list(
-    connection: Connection, filters: _Filters, limit: int | None, few_pass: bool
+    connection: Connection, filters: _Filters, limit: int, offset: int, few_pass: bool
 ) -> list[tuple[str, float]]:
-    """The first `limit` (None: all) services by name that pass: read from the filters' indexes
-    when few pass, else in name order (an index) until `limit` have passed."""
+    """`limit` services that pass, by name, after the first `offset`: read from the filters'
+    indexes when few pass, else in name order (an index) until enough have passed."""
     where = filters.selecting if few_pass else filters.checks
-    most = "" if limit is None else " LIMIT :limit"
     rows = connection.execute(
-        _statement(f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id{most}"),
-        {**filters.params, "limit": limit},
+        _statement(
+            f"SELECT s.id FROM service s WHERE {where} ORDER BY s.name, s.id LIMIT :limit OFFSET :offset"
+        ),
+        {**filters.params, "limit": limit, "offset": offset},
     )
     return [(row.id, 0.0) for row in rows]
+
+
+def _count(connection: Connection, filters: _Filters, few_pass: bool) -> int:
+    """How many services pass the filters."""
+    where = filters.selecting if few_pass or filters.narrowing else filters.checks
+    return connection.execute(
+        _statement(f"SELECT count(*) FROM service s WHERE {where}"), filters.params
+    ).scalar()
 
 
 def _synonym_groups(
