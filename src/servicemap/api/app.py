@@ -178,7 +178,10 @@ def create_app(
         organization_id: Filter = None,
         modified_after: Annotated[
             datetime | None,
-            Query(description="Only services last changed after this moment (ISO 8601; UTC if naive)"),
+            Query(
+                description="Only services last seen on their sources after this moment "
+                "(ISO 8601; UTC if naive)"
+            ),
         ] = None,
         domain: Annotated[
             str | None, Query(max_length=MAX_FILTER_LENGTH, description="Life domain id")

@@ -150,7 +150,8 @@ class SearchFilters(BaseModel):
     (`amsterdam_now()` for "open now"); hours written only as a note ('op afspraak') do not
     count. `age` keeps the services whose audience admits that age (see audience_ages.yaml).
     `organization_id`, `taxonomy_term_id` and `modified_after` are HSDS's filters by id and
-    by the date a service last changed. An unknown filter is refused."""
+    by the date a service was last seen on its sources (HSDS last_modified). An unknown
+    filter is refused."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
