@@ -1,17 +1,22 @@
 """Seen dates, the inactive policy and the changes between versions, on both backends."""
 
+import hashlib
+import json
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 
 from servicemap.publish import (
     PublishError,
     VersionNotFound,
     changes_between,
+    engine_for,
     list_versions,
     publish_directory,
     read_services,
 )
+from servicemap.publish.rows import DIGEST_PREFIX, service_content
 from servicemap.records import Phone, SourceRef
 from servicemap.search import search
 from tests.conftest import FETCHED_AT
@@ -204,3 +209,32 @@ def test_changes_with_a_version_that_is_not_kept_say_which(db_url, demo_services
         VersionNotFound, match=f"version 'gone' is not kept; kept versions: \\['{version.id}'\\]"
     ):
         changes_between(db_url, "gone", version.id)
+
+
+def test_digests_of_the_earlier_json_scheme_still_recognise_unchanged_services(db_url, demo_services):
+    """A directory published before digests were written by orjson: its services are compared
+    by the scheme that made their digest, so an upgrade does not mark every service changed."""
+    first = publish_directory(db_url, demo_services, [], run_id="run-1", now=RUNS[0])
+    with engine_for(db_url).begin() as connection:
+        for service in demo_services:
+            legacy = json.dumps(service_content(service), sort_keys=True, ensure_ascii=False)
+            connection.execute(
+                text("UPDATE service SET content_hash = :h WHERE id = :id AND directory_version_id = :v"),
+                {"h": hashlib.sha256(legacy.encode("utf-8")).hexdigest(), "id": service.id, "v": first.id},
+            )
+    moved = demo_services[0].name
+    second_run = [
+        s.model_copy(update={"description": "Nu ook op zaterdag open."}) if s.name == moved else s
+        for s in demo_services
+    ]
+
+    second = publish_directory(db_url, second_run, [], run_id="run-2", now=RUNS[1])
+
+    services = by_name(read_services(db_url))
+    assert services[moved].last_changed == RUNS[1]
+    assert {s.last_changed for name, s in services.items() if name != moved} == {RUNS[0]}
+    with engine_for(db_url).connect() as connection:
+        digests = connection.execute(
+            text("SELECT content_hash FROM service WHERE directory_version_id = :v"), {"v": second.id}
+        ).scalars()
+        assert all(digest.startswith(DIGEST_PREFIX) for digest in digests)

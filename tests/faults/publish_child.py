@@ -89,6 +89,10 @@ class Pause:
         self.version_row_written = False  # the only commit worth holding is the publish's own
 
     def install(self) -> None:
+        # A write that would grow a file past the limit `_hold` may set then fails (EFBIG)
+        # instead of killing the process. Set here: the hold may come in a publish's writer
+        # thread, and only the main thread may set a signal's handler.
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         event.listen(Engine, "after_cursor_execute", self._after_statement)
         event.listen(Engine, "commit", self._before_commit)
 
@@ -113,7 +117,6 @@ class Pause:
         while not resume.exists():
             time.sleep(0.02)
         if resume.read_text().strip() == "disk-full":
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write that would grow a file fails (EFBIG)
             files = [Path(f"{self.database}{suffix}") for suffix in ("", "-wal", "-shm")]
             largest = max(f.stat().st_size for f in files if f.exists())
             resource.setrlimit(resource.RLIMIT_FSIZE, (largest, resource.getrlimit(resource.RLIMIT_FSIZE)[1]))

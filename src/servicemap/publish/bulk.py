@@ -9,12 +9,15 @@ tuples, so the values stored are the ones `insert()` would store.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import lru_cache
 from operator import itemgetter
 
-from sqlalchemy import Connection, Table
+from sqlalchemy import JSON, Connection, Dialect, Table
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.types import TypeEngine
 
 
 class BulkInsertError(ValueError):
@@ -44,11 +47,11 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict]) -> N
         defaults[column.name] = column.default.arg
     dialect = connection.dialect
     columns = names + list(defaults)
-    processors: list[tuple[int, Callable]] = [
-        (i, process)
-        for i, n in enumerate(columns)
-        if (process := table.c[n].type.dialect_impl(dialect).bind_processor(dialect)) is not None
-    ]
+    processors: list[tuple[int, Callable]] = []
+    for i, name in enumerate(columns):
+        process = _bind_processor(table.c[name].type, dialect)
+        if process is not None:
+            processors.append((i, process))
     values_of = itemgetter(*names) if len(names) > 1 else lambda row: (row[names[0]],)
     constants = list(defaults.values())
     expected = set(names)
@@ -73,6 +76,18 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict]) -> N
     # so a publish can be watched and interrupted table by table.
     marks = ", ".join("?" for _ in columns)
     connection.exec_driver_sql(f"INSERT INTO {target} ({quoted}) VALUES ({marks})", tuples)
+
+
+def _bind_processor(column_type: TypeEngine, dialect: Dialect) -> Callable | None:
+    """The column's bind processor, applied once per distinct value where values repeat (a
+    publish's moments are the same few for every service); JSON is written as its text, which
+    COPY takes as it is and SQLite stores."""
+    if isinstance(column_type, JSON):
+        return dialect._json_serializer or json.dumps
+    process = column_type.dialect_impl(dialect).bind_processor(dialect)
+    if process is None:
+        return None
+    return lru_cache(maxsize=1024)(process)
 
 
 def _copy(connection: Connection, target: str, stage: str, quoted: str, tuples: list[tuple]) -> None:

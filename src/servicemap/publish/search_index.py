@@ -7,6 +7,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import lru_cache
+from operator import attrgetter
 
 from sqlalchemy import Connection, text
 
@@ -16,6 +18,7 @@ from servicemap.publish.text import IndexText, compound_vocabulary, fold, words
 SEARCH_TABLE = "service_search"
 SQLITE_VOCABULARY = "service_search_vocabulary"
 DOCUMENT_COLUMNS = ("name", "organization", "domains", "description")
+_texts = attrgetter(*DOCUMENT_COLUMNS)
 SEARCHED_TABLES = (
     SEARCH_TABLE,
     "service",
@@ -45,8 +48,10 @@ TAG_KINDS = {
 }
 
 
+@lru_cache(maxsize=4096)
 def tag(kind: str, value: str) -> str:
-    """The index word for `value` of `kind`: 'municipality', 'Súdwest Fryslân' -> '0x0msudwestfryslan'."""
+    """The index word for `value` of `kind`: 'municipality', 'Súdwest Fryslân' -> '0x0msudwestfryslan'.
+    Cached: a few hundred terms and municipalities tag every service of a publish."""
     return TAG_PREFIX + TAG_KINDS[kind] + re.sub(r"[^a-z0-9]", "", fold(value))
 
 
@@ -63,23 +68,32 @@ class SearchDocument:
     tags: tuple[str, ...] = ()
 
 
-def index_documents(connection: Connection, version_id: str, documents: Iterable[SearchDocument]) -> None:
-    """Add the documents of one version to the index, inside the caller's transaction.
+def index_rows(dialect: str, version_id: str, documents: Iterable[SearchDocument]) -> list[tuple]:
+    """The index rows of one version's documents, built without the database so that the
+    server can work on one part of a publish while this process builds the next: (name,
+    organization, domains, description, tags, service_id, version_id).
 
     Each text is stored with its accents folded and followed by the tails of its compounds,
-    whose heads are words of this version (see `compound_tails`)."""
+    whose heads are words of this version (see `compound_tails`); on SQLite it is stemmed too
+    (PostgreSQL stems with its `dutch` configuration)."""
     documents = list(documents)
-    if not documents:
-        return
-    found = [[words(getattr(d, c)) for c in DOCUMENT_COLUMNS] for d in documents]
-    vocabulary = compound_vocabulary(w for fields in found for field in fields for w in field)
-    sqlite = connection.dialect.name == "sqlite"
-    index_text = IndexText(vocabulary, stemmed=sqlite)
-    rows = [
-        (*(index_text(field) for field in fields), d.service_id, version_id)
-        for d, fields in zip(documents, found, strict=True)
+    # Each distinct text once: organisation names and domain labels recur in thousands of
+    # documents, and so does the description of a service offered in many places.
+    found = {text: words(text) for d in documents for text in _texts(d)}
+    vocabulary = compound_vocabulary(w for found_words in found.values() for w in found_words)
+    index_text = IndexText(vocabulary, stemmed=dialect == "sqlite")
+    indexed = {text: index_text(found_words) for text, found_words in found.items()}
+    return [
+        (*(indexed[text] for text in _texts(d)), " ".join(d.tags), d.service_id, version_id)
+        for d in documents
     ]
-    if sqlite:
+
+
+def write_index(connection: Connection, version_id: str, rows: list[tuple]) -> None:
+    """Add the rows of `index_rows` to the index, inside the caller's transaction."""
+    if not rows:
+        return
+    if connection.dialect.name == "sqlite":
         # A document's rowid is its service row's, so that search matches the services that
         # pass a filter against the index by rowid alone.
         service_rows = dict(
@@ -91,13 +105,11 @@ def index_documents(connection: Connection, version_id: str, documents: Iterable
             f"INSERT INTO {SEARCH_TABLE} "
             "(rowid, name, organization, domains, description, tags, service_id, directory_version_id) "
             "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (service_rows[row[4]], *row[:4], " ".join(d.tags), *row[4:])
-                for d, row in zip(documents, rows, strict=True)
-            ],
+            [(service_rows[row[5]], *row) for row in rows],
         )
     else:
-        # The texts go in by COPY; PostgreSQL then builds every tsvector in one statement.
+        # The texts go in by COPY; PostgreSQL then builds every tsvector in one statement. Its
+        # index has no tags: search filters with the tables' own indexes there.
         connection.exec_driver_sql(
             "CREATE TEMPORARY TABLE search_text (name TEXT, organization TEXT, domains TEXT, "
             "description TEXT, service_id VARCHAR(36), directory_version_id VARCHAR(36)) "
@@ -105,7 +117,7 @@ def index_documents(connection: Connection, version_id: str, documents: Iterable
         )
         with driver_cursor(connection) as cursor, cursor.copy("COPY search_text FROM STDIN") as copy:
             for row in rows:
-                copy.write_row(row)
+                copy.write_row((*row[:4], *row[5:]))
         connection.exec_driver_sql(
             f"INSERT INTO {SEARCH_TABLE} (directory_version_id, service_id, document) "
             "SELECT directory_version_id, service_id, "
@@ -114,9 +126,12 @@ def index_documents(connection: Connection, version_id: str, documents: Iterable
             "setweight(to_tsvector('dutch', domains), 'C') || "
             "setweight(to_tsvector('dutch', description), 'D') FROM search_text"
         )
-    # Fresh statistics for the tables a search joins: planned on empty-table guesses, the
-    # lookups of a hit's phones and addresses scan the whole version, and a distance or facet
-    # filter runs a hundred times slower.
+
+
+def analyze_searched_tables(connection: Connection) -> None:
+    """Fresh statistics for the tables a search joins, once a version's rows are all written:
+    planned on empty-table guesses, the lookups of a hit's phones and addresses scan the whole
+    version, and a distance or facet filter runs a hundred times slower."""
     for table in SEARCHED_TABLES:
         connection.exec_driver_sql(f"ANALYZE {table}")
 

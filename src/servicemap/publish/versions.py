@@ -7,6 +7,7 @@ from __future__ import annotations
 import threading
 import uuid
 from datetime import UTC, datetime
+from functools import partial
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, Engine, RowMapping, delete, func, select, update
@@ -14,21 +15,34 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
 from servicemap.publish.db import engine_for
+from servicemap.publish.pipeline import BackgroundWrites, publish_cache
 from servicemap.publish.rows import (
     History,
     PublishedService,
     VersionRows,
     content_hash,
     load_services,
+    same_content,
+    search_document,
     service_content,
+    write_rows,
 )
 from servicemap.publish.schema import migrate
-from servicemap.publish.search_index import drop_versions, index_documents
+from servicemap.publish.search_index import (
+    analyze_searched_tables,
+    drop_versions,
+    index_rows,
+    write_index,
+)
 from servicemap.records import ClassifiedService, Rejection
 from servicemap.secrets import redact_url
 
 DEFAULT_KEEP_VERSIONS = 3
 DEFAULT_KEEP_INACTIVE_RUNS = 3
+# Services whose rows go to the database together while the next ones are built: large
+# enough that a COPY and an INSERT cost little per row, small enough that the first batch is
+# written early and the last one leaves little to wait for.
+_WRITE_BATCH = 10_000
 _version_table = t.DirectoryVersion.__table__
 _ensured: set[str] = set()
 _migrating = threading.Lock()
@@ -167,37 +181,47 @@ def _publish(
     old_digests = (
         {s.id: content_hash(s) for s in _load(connection, previous["id"], unknown)} if unknown else {}
     )
-    for service in services:
-        digest = content_hash(service)
-        state = before.get(service.id)
-        if state is None:
-            history = History(first_seen=now, last_changed=now)
-        else:
-            unchanged = (state["content_hash"] or old_digests.get(service.id)) == digest
-            history = History(
-                first_seen=state["first_seen"] or now,
-                last_changed=state["last_changed"] if unchanged and state["last_changed"] else now,
-            )
-        rows.add_service(service, history, digest)
     present = {s.id for s in services}
     missing = [
         i for i, state in before.items() if i not in present and state["inactive_runs"] < keep_inactive_runs
     ]
+    # Read before the writes start: from then on they have the connection.
     carried = _load(connection, previous["id"], missing) if missing else []
-    for service in carried:
-        state = before[service.id]
-        history = History(
-            first_seen=state["first_seen"] or now,
-            last_changed=state["last_changed"] or now,
-            status="inactive",
-            inactive_since=state["inactive_since"] if state["status"] == "inactive" else now,
-            inactive_runs=state["inactive_runs"] + 1,
-        )
-        rows.add_service(service, history, state["content_hash"] or content_hash(service))
-    rows.add_rejections(rejected)
-    rows.add_synonyms(synonyms)
-    rows.write(connection)
-    index_documents(connection, version_id, rows.documents)
+    with publish_cache(connection), BackgroundWrites(connection) as writes:
+        for number, service in enumerate(services, start=1):
+            digest = content_hash(service)
+            state = before.get(service.id)
+            if state is None:
+                history = History(first_seen=now, last_changed=now)
+            else:
+                stored = state["content_hash"] or old_digests.get(service.id)
+                unchanged = stored is not None and same_content(stored, service, digest)
+                history = History(
+                    first_seen=state["first_seen"] or now,
+                    last_changed=state["last_changed"] if unchanged and state["last_changed"] else now,
+                )
+            rows.add_service(service, history, digest)
+            if number % _WRITE_BATCH == 0:
+                writes.submit(partial(write_rows, batch=rows.take_unwritten()))
+        for service in carried:
+            state = before[service.id]
+            history = History(
+                first_seen=state["first_seen"] or now,
+                last_changed=state["last_changed"] or now,
+                status="inactive",
+                inactive_since=state["inactive_since"] if state["status"] == "inactive" else now,
+                inactive_runs=state["inactive_runs"] + 1,
+            )
+            rows.add_service(service, history, state["content_hash"] or content_hash(service))
+        rows.add_rejections(rejected)
+        rows.add_synonyms(synonyms)
+        writes.submit(partial(write_rows, batch=rows.take_unwritten()))
+        # Built while the last rows are written; on SQLite a document's rowid is its service
+        # row's, so the index is written after them on both backends.
+        documents = [search_document(s) for s in (*services, *carried)]
+        search_rows = index_rows(connection.dialect.name, version_id, documents)
+        writes.submit(partial(write_index, version_id=version_id, rows=search_rows))
+        writes.submit(analyze_searched_tables)
 
     seq = (connection.execute(select(func.max(_version_table.c.seq))).scalar() or 0) + 1
     version = PublishedVersion(
