@@ -515,6 +515,25 @@ def test_a_new_publish_is_served_at_once_despite_the_cached_service_body(tmp_pat
         assert second.headers["etag"] != first.headers["etag"]
 
 
+def test_a_search_after_a_new_publish_is_the_new_version_with_its_etag(tmp_path):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    services = api_services()
+    publish_directory(url, services, [], run_id="api-run-1")
+    spreekuur = next(s for s in services if s.name == "Juridisch Spreekuur")
+    with serving(create_app(url)) as base, httpx.Client(base_url=base) as api:
+        first = api.get("/services", params={"search": "spreekuur"})
+        spreekuur.description = "Gratis advies over huur en schulden, nu ook op zaterdag."
+        publish_directory(url, services, [], run_id="api-run-2")
+        second = api.get(
+            "/services", params={"search": "spreekuur"}, headers={"If-None-Match": first.headers["etag"]}
+        )
+        version = api.get("/").json()["directory_version"]["id"]
+    assert second.status_code == 200
+    assert second.headers["etag"] == f'"{version}"' != first.headers["etag"]
+    found = next(s for s in second.json()["contents"] if s["name"] == "Juridisch Spreekuur")
+    assert found["description"] == spreekuur.description
+
+
 def test_one_service_answers_304_to_a_client_with_the_current_version(api):
     service = api.get("/services", params={"per_page": 1}).json()["contents"][0]
     first = api.get(f"/services/{service['id']}")
