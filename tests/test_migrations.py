@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import MetaData, select, text
+from sqlalchemy import MetaData, inspect, select, text
 
 from servicemap.publish import (
     DIRECTORY_TABLES,
@@ -66,13 +66,18 @@ def publish_at_revision_1(url: str, services, tmp_path, *, stamped: bool):
 def test_an_empty_database_is_created_at_the_newest_revision_matching_the_tables(empty_url):
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == head_revision() == "0006"
-    with engine_for(empty_url).connect() as connection:
+    assert schema_revision(empty_url) == head_revision() == "0007"
+    assert schema_differences(empty_url) == []
+
+
+def schema_differences(url: str) -> list:
+    """What differs between the database's directory tables and the models: columns, types, indexes."""
+    with engine_for(url).connect() as connection:
         context = MigrationContext.configure(
             connection,
             opts={"include_name": is_directory_object, "compare_type": True, "version_table": VERSION_TABLE},
         )
-        assert compare_metadata(context, DIRECTORY_METADATA) == []
+        return compare_metadata(context, DIRECTORY_METADATA)
 
 
 @pytest.mark.parametrize("stamped", [True, False], ids=["at-0001", "before-alembic"])
@@ -84,7 +89,7 @@ def test_a_directory_published_at_revision_1_is_upgraded_and_reads_back_intact(
 
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == "0006"
+    assert schema_revision(empty_url) == "0007"
     assert current_version(empty_url) == old_version
     services = read_services(empty_url, old_version.id)
     assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
@@ -182,7 +187,7 @@ def test_revision_6_tags_an_older_sqlite_search_index_with_what_each_service_is(
 
     migrate(url)
 
-    assert schema_revision(url) == "0006"
+    assert schema_revision(url) == head_revision()
     # Filters the index now applies itself: version, status, domain, audience, municipality.
     assert [h.name for h in search(url, "mantelzorg", domain="family_and_caregiving")] == [
         "Steunpunt Mantelzorg"
@@ -197,3 +202,39 @@ def test_revision_6_tags_an_older_sqlite_search_index_with_what_each_service_is(
     with engine_for(url).connect() as connection:
         tags = connection.exec_driver_sql("SELECT count(*) FROM service_search WHERE tags IS NULL").scalar()
     assert tags == 0
+
+
+REKEYED = {
+    "attribute": "link_id",
+    "phone": "service_id",
+    "schedule": "service_id",
+    "service_at_location": "service_id",
+    "address": "location_id",
+}
+
+
+def test_revision_7_keys_tables_by_their_parent_and_keeps_every_row(empty_url, demo_services, tmp_path):
+    old_version = publish_at_revision_1(empty_url, demo_services, tmp_path, stamped=True)
+    migrate(empty_url, "0006")
+    counted = "SELECT count(*) FROM {}"
+    with engine_for(empty_url).connect() as connection:
+        before = {table: connection.execute(text(counted.format(table))).scalar() for table in REKEYED}
+    assert min(before.values()) > 0
+
+    migrate(empty_url)
+
+    inspector = inspect(engine_for(empty_url))
+    keys = {table: inspector.get_pk_constraint(table)["constrained_columns"] for table in REKEYED}
+    assert keys == {table: ["directory_version_id", parent, "id"] for table, parent in REKEYED.items()}
+    indexed = {table: [i["column_names"] for i in inspector.get_indexes(table)] for table in REKEYED}
+    assert all([parent] not in indexed[table] for table, parent in REKEYED.items()), indexed
+    assert "ix_service_municipality" not in {i["name"] for i in inspector.get_indexes("service")}
+    assert schema_differences(empty_url) == []  # the other indexes kept, as the models declare them
+    with engine_for(empty_url).connect() as connection:
+        after = {table: connection.execute(text(counted.format(table))).scalar() for table in REKEYED}
+    assert after == before
+    services = read_services(empty_url, old_version.id)
+    assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
+    # The old version's rows and the next publish's share the tables under the new keys.
+    publish_directory(empty_url, demo_services, [], run_id="run-after-rekey", now=SECOND_RUN)
+    assert {s.name for s in read_services(empty_url)} == {s.name for s in demo_services}

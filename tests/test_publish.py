@@ -17,6 +17,8 @@ from servicemap.publish import (
     read_services,
     rollback,
 )
+from servicemap.publish.rows import search_document
+from servicemap.publish.search_index import index_rows
 from servicemap.publish.tables import _NAMESPACE, stable_id
 from servicemap.records import ClassifiedService, Rejection
 from servicemap.search import search
@@ -214,3 +216,33 @@ def test_stable_ids_are_the_uuid5_of_their_content():
     assert stable_id("address", None, "Cliëntstraat 1") == str(
         uuid.uuid5(_NAMESPACE, "address\x1f\x1fCliëntstraat 1")
     )
+
+
+def test_every_service_is_indexed_once_with_each_text_at_its_weight(db_url, demo_services):
+    if not db_url.startswith("postgresql"):
+        pytest.skip("PostgreSQL's index is a weighted tsvector per service; SQLite's is FTS5")
+    # The same organisation and description in two places: their vectors are built once, for both.
+    twin = demo_services[0].model_copy(update={"id": str(uuid.uuid4()), "name": "Inloop Lindeveen-Oost"})
+    services = [*demo_services, twin]
+    version = publish_directory(db_url, services, [], run_id="run-1")
+
+    expected = index_rows("postgresql", version.id, [search_document(s) for s in services])
+    weighted = " || ".join(
+        f"setweight(to_tsvector('dutch', :{field}), '{weight}')"
+        for field, weight in (("name", "A"), ("organization", "B"), ("domains", "C"), ("description", "D"))
+    )
+    stored = text(
+        f"SELECT document = {weighted} FROM service_search "
+        "WHERE directory_version_id = :v AND service_id = :s"
+    )
+    with engine_for(db_url).connect() as connection:
+        for name, organization, domains, description, _tags, service_id, _version in expected:
+            texts = {
+                "name": name,
+                "organization": organization,
+                "domains": domains,
+                "description": description,
+            }
+            same = connection.execute(stored, {"v": version.id, "s": service_id, **texts}).scalars().all()
+            assert same == [True], (service_id, name)
+    assert [h.name for h in search(db_url, "Lindeveen-Oost")] == ["Inloop Lindeveen-Oost"]

@@ -39,6 +39,10 @@ def _table(model) -> Table:
     return model.__table__
 
 
+class UnkeyedRead(ValueError):
+    """A table read by a column its primary key does not lead with (after the version)."""
+
+
 @dataclass(frozen=True, eq=False)
 class _Read:
     """The rows of one table whose `column` is `id` (one: an IN list of one costs twice an
@@ -48,18 +52,14 @@ class _Read:
     column's result processor (UTC moments, JSON on SQLite) is applied as SQLAlchemy would
     apply it, so a row reads back the same.
 
-    Where `column` is the primary key's after the version, the version is matched in SQL.
-    Elsewhere it is matched here: SQLite, without statistics, would walk the whole version by
-    the primary key for `version = ? AND service_id IN (...)` (280 ms at 20,000 services, not
-    1 ms by the service_id index); read by `column` alone, a row is kept at most once per kept
-    version. Rows are sorted here, not in SQL, for the same reason: an ORDER BY on the primary
-    key would have SQLite walk the version by it."""
+    Every table is read by the column its primary key has after the version (revision 0007),
+    so the version is matched in SQL and the key's index finds the rows. Rows are sorted
+    here, not in SQL: an ORDER BY on the primary key would have SQLite walk the version by it."""
 
     one: Select
     many: Select
     names: tuple[str, ...]
     order: tuple[int, ...]
-    version_at: int | None  # where the row has its version, when matched here
     # Per dialect, so an engine's entries go with it: {number of ids: `_text`}, and
     # [(column index, result processor)].
     _texts: WeakKeyDictionary = field(default_factory=WeakKeyDictionary)
@@ -68,22 +68,21 @@ class _Read:
     @classmethod
     def of(cls, model, column: str) -> _Read:
         table = _table(model)
-        version_in_sql = [c.name for c in table.primary_key.columns][:2] == ["directory_version_id", column]
-        if version_in_sql:
-            columns = [c for c in table.c if c.name != "directory_version_id"]
-            where = [table.c.directory_version_id == bindparam("version")]
-        else:
-            columns, where = list(table.c), []
+        key = [c.name for c in table.primary_key.columns]
+        if key[:2] != ["directory_version_id", column]:
+            raise UnkeyedRead(
+                f"table {table.name!r} is read by {column!r}, but its primary key is {key}; "
+                f"expected it to start with ['directory_version_id', {column!r}]"
+            )
+        columns = [c for c in table.c if c.name != "directory_version_id"]
+        version = table.c.directory_version_id == bindparam("version")
         names = tuple(c.name for c in columns)
-        order = (["position"] if "position" in table.c else []) + [
-            c.name for c in table.primary_key.columns if c.name != "directory_version_id"
-        ]
+        order = (["position"] if "position" in table.c else []) + key[1:]
         return cls(
-            one=select(*columns).where(*where, table.c[column] == bindparam("id")),
-            many=select(*columns).where(*where, table.c[column].in_(bindparam("ids", expanding=True))),
+            one=select(*columns).where(version, table.c[column] == bindparam("id")),
+            many=select(*columns).where(version, table.c[column].in_(bindparam("ids", expanding=True))),
             names=names,
             order=tuple(names.index(name) for name in order),
-            version_at=None if version_in_sql else names.index("directory_version_id"),
         )
 
     def rows(self, connection: Connection, version: str, values: Sequence[str]) -> list[dict]:
@@ -109,14 +108,8 @@ class _Read:
                     row[i] = process(row[i])
                 processed.append(row)
             found = processed
-        if self.version_at is not None:
-            found = [row for row in found if row[self.version_at] == version]
         found.sort(key=itemgetter(*self.order))
-        rows = [dict(zip(self.names, row, strict=True)) for row in found]
-        if self.version_at is not None:
-            for row in rows:
-                del row["directory_version_id"]
-        return rows
+        return [dict(zip(self.names, row, strict=True)) for row in found]
 
     def _text(self, dialect: Dialect, count: int) -> tuple[str, list[str], list[int]]:
         """The SQL for `count` ids, its parameters' names in the driver's order, and the id

@@ -24,9 +24,15 @@ class BulkInsertError(ValueError):
     """Rows that do not fit the table they are written to."""
 
 
-def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict]) -> None:
+def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict], *, watched: bool = False) -> None:
     """Insert `rows` (dicts with the same keys, column names) into `table`, on the
-    connection's open transaction; a column the rows lack gets its default."""
+    connection's open transaction; a column the rows lack gets its default.
+
+    On PostgreSQL the rows are copied straight into `table`, in the order of its primary key
+    (each page of the key's index is then changed once, in order, rather than at random for
+    every row). `watched` rows are copied into a temporary table first and written by one
+    INSERT ... SELECT, which SQLAlchemy's cursor events see, as they see every statement on
+    SQLite: a publish can be watched, and interrupted, there (the crash tests pause on it)."""
     if not rows:
         return
     names = list(rows[0])
@@ -69,8 +75,15 @@ def bulk_insert(connection: Connection, table: Table, rows: Sequence[dict]) -> N
     quoted = ", ".join(dialect.identifier_preparer.quote(n) for n in columns)
     target = dialect.identifier_preparer.format_table(table)
     if dialect.name == "postgresql":
-        stage = dialect.identifier_preparer.quote(f"{table.name}_bulk")
-        _copy(connection, target, stage, quoted, tuples)
+        key = [columns.index(c.name) for c in table.primary_key.columns if c.name in columns]
+        if watched:
+            stage = dialect.identifier_preparer.quote(f"{table.name}_bulk")
+            order = ", ".join(dialect.identifier_preparer.quote(columns[i]) for i in key)
+            _copy_staged(connection, target, stage, quoted, order, tuples)
+        else:
+            if key:
+                tuples.sort(key=itemgetter(*key))
+            _copy(connection, f"{target} ({quoted})", tuples)
         return
     # One executemany through SQLAlchemy: errors and cursor events stay as for any statement,
     # so a publish can be watched and interrupted table by table.
@@ -90,15 +103,22 @@ def _bind_processor(column_type: TypeEngine, dialect: Dialect) -> Callable | Non
     return lru_cache(maxsize=1024)(process)
 
 
-def _copy(connection: Connection, target: str, stage: str, quoted: str, tuples: list[tuple]) -> None:
-    """COPY into a temporary table shaped like `target`, then one INSERT ... SELECT: COPY is
-    ten times faster than an executemany, and the statement that writes `target` is still an
-    INSERT through SQLAlchemy, which cursor events (and the crash tests' pause points) see."""
-    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {target} INCLUDING DEFAULTS)")
-    with driver_cursor(connection) as cursor, cursor.copy(f"COPY {stage} ({quoted}) FROM STDIN") as copy:
+def _copy(connection: Connection, target: str, tuples: list[tuple]) -> None:
+    """COPY `tuples` into `target` (a table and its columns): ten times an executemany's speed."""
+    with driver_cursor(connection) as cursor, cursor.copy(f"COPY {target} FROM STDIN") as copy:
         for values in tuples:
             copy.write_row(values)
-    connection.exec_driver_sql(f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {stage}")
+
+
+def _copy_staged(
+    connection: Connection, target: str, stage: str, quoted: str, order: str, tuples: list[tuple]
+) -> None:
+    """COPY into a temporary table shaped like `target`, then one INSERT ... SELECT in `order`."""
+    connection.exec_driver_sql(f"CREATE TEMPORARY TABLE {stage} (LIKE {target} INCLUDING DEFAULTS)")
+    _copy(connection, f"{stage} ({quoted})", tuples)
+    connection.exec_driver_sql(
+        f"INSERT INTO {target} ({quoted}) SELECT {quoted} FROM {stage} ORDER BY {order}"
+    )
     connection.exec_driver_sql(f"DROP TABLE {stage}")
 
 

@@ -290,9 +290,9 @@ class VersionRows:
 
 def write_rows(connection: Connection, batch: RowBatch) -> None:
     """Insert a batch of `VersionRows.take_unwritten`, table by table in the order of
-    `VERSIONED_TABLES`."""
+    `VERSIONED_TABLES`. The service rows' INSERT is the statement that shows a publish at work."""
     for table, rows in batch.items():
-        bulk_insert(connection, table.__table__, rows)
+        bulk_insert(connection, table.__table__, rows, watched=table is t.Service)
 
 
 def search_document(service: records.ClassifiedService) -> SearchDocument:

@@ -72,6 +72,13 @@ def _version() -> Any:
     return Field(primary_key=True, max_length=36)
 
 
+def _keyed_by(parent: str) -> PrimaryKeyConstraint:
+    """The key of a table read by its parent's id: (version, parent id, id), so that the one
+    index a publish writes also finds a service's rows, instead of a second index beside the
+    key (revision 0007)."""
+    return PrimaryKeyConstraint("directory_version_id", parent, "id")
+
+
 class DirectoryVersion(SQLModel, table=True):
     __tablename__ = "directory_version"
     __table_args__ = (
@@ -136,7 +143,7 @@ class Service(SQLModel, table=True):
     last_modified: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Extensions beside HSDS: what search filters on and what a round trip needs.
     inactive_since: datetime | None = Field(default=None, sa_type=UTCDateTime)
-    municipality: str | None = Field(default=None, index=True)
+    municipality: str | None = None
     language: str | None = None
     emails: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
     categories: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
@@ -171,21 +178,23 @@ class Location(SQLModel, table=True):
 class ServiceAtLocation(SQLModel, table=True):
     __tablename__ = "service_at_location"
     __table_args__ = (
+        _keyed_by("service_id"),
         Index("ix_service_location_version_location", "directory_version_id", "location_id", "service_id"),
     )
 
-    directory_version_id: str = _version()
-    id: str = Field(primary_key=True, max_length=36)
-    service_id: str = Field(max_length=36, index=True)
+    directory_version_id: str = Field(max_length=36)
+    id: str = Field(max_length=36)
+    service_id: str = Field(max_length=36)
     location_id: str = Field(max_length=36)
 
 
 class Address(SQLModel, table=True):
     __tablename__ = "address"
+    __table_args__ = (_keyed_by("location_id"),)
 
-    directory_version_id: str = _version()
-    id: str = Field(primary_key=True, max_length=36)
-    location_id: str = Field(max_length=36, index=True)
+    directory_version_id: str = Field(max_length=36)
+    id: str = Field(max_length=36)
+    location_id: str = Field(max_length=36)
     address_1: str = ""
     city: str = ""
     postal_code: str = ""
@@ -201,10 +210,11 @@ class Address(SQLModel, table=True):
 
 class Phone(SQLModel, table=True):
     __tablename__ = "phone"
+    __table_args__ = (_keyed_by("service_id"),)
 
-    directory_version_id: str = _version()
-    id: str = Field(primary_key=True, max_length=36)
-    service_id: str = Field(max_length=36, index=True)
+    directory_version_id: str = Field(max_length=36)
+    id: str = Field(max_length=36)
+    service_id: str = Field(max_length=36)
     number: str
     extension: str | None = None
     type: str | None = None
@@ -214,10 +224,11 @@ class Phone(SQLModel, table=True):
 
 class Schedule(SQLModel, table=True):
     __tablename__ = "schedule"
+    __table_args__ = (_keyed_by("service_id"),)
 
-    directory_version_id: str = _version()
-    id: str = Field(primary_key=True, max_length=36)
-    service_id: str = Field(max_length=36, index=True)
+    directory_version_id: str = Field(max_length=36)
+    id: str = Field(max_length=36)
+    service_id: str = Field(max_length=36)
     freq: str | None = None
     byday: str | None = None
     opens_at: str | None = None
@@ -249,10 +260,11 @@ class TaxonomyTerm(SQLModel, table=True):
 
 class Attribute(SQLModel, table=True):
     __tablename__ = "attribute"
+    __table_args__ = (_keyed_by("link_id"),)
 
-    directory_version_id: str = _version()
-    id: str = Field(primary_key=True, max_length=36)
-    link_id: str = Field(max_length=36, index=True)
+    directory_version_id: str = Field(max_length=36)
+    id: str = Field(max_length=36)
+    link_id: str = Field(max_length=36)
     link_type: str
     link_entity: str = "service"
     taxonomy_term_id: str = Field(max_length=36)
