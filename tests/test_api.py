@@ -7,7 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 import httpx
@@ -27,6 +27,7 @@ from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
 from servicemap.hsds.validator import validate_service
 from servicemap.publish import NoDirectoryPublished, create_schema, engine_for, publish_directory
+from servicemap.publish.db import request_engine
 from servicemap.records import Label, SourceRef
 from servicemap.search import amsterdam_now
 from tests.conftest import POSTGRES_TEST_URL, _drop_directory, _postgres_answers, demo_service_list
@@ -593,3 +594,20 @@ def test_no_directory_yet_is_named_as_such_by_the_current_version(tmp_path):
     create_schema(engine_for(url))
     with pytest.raises(NoDirectoryPublished):
         CurrentVersion(url).get()
+
+
+def test_a_search_on_sqlite_never_waits_for_a_connection(tmp_path):
+    """SQLite is read on the event loop, and a request holding a connection gives it back on
+    that loop: a read that waited there for a free connection would stall its worker until
+    the pool's 30 s timeout. Here more connections are in use than a bounded pool holds."""
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    publish_directory(url, api_services(), [], run_id="api-run-1")
+    with ExitStack() as in_use:
+        for _ in range(40):
+            in_use.enter_context(request_engine(url).connect())
+        with serving(create_app(url)) as base, httpx.Client(base_url=base, timeout=10) as api:
+            found = api.get("/services", params={"search": "schulden"})
+            listed = api.get("/services", params={"per_page": 1}).json()["contents"][0]
+            one = api.get(f"/services/{listed['id']}")
+    assert found.status_code == 200 and "Schuldhulpverlening" in names(found.json())
+    assert one.status_code == 200

@@ -37,6 +37,8 @@ MAX_PAGE = 1_000_000
 DEFAULT_PER_PAGE = 25
 MAX_FILTER_LENGTH = 100
 BODY_READERS = 4
+# The largest directory whose searches run on SQLite on the event loop (see `create_app`).
+INLINE_SEARCH_SERVICES = 10_000
 
 
 class ErrorBody(BaseModel):
@@ -235,17 +237,20 @@ def create_app(
 
     current = CurrentVersion(database_url)
     # PostgreSQL's reads wait on the network, so they run in threads, fewer at once than the
-    # connection pool holds. SQLite's are work of this process alone (about 1 ms for a body):
-    # done on the event loop, they save the thread hand-offs, which cost more under load
-    # (each waits for the interpreter lock) than the read itself.
-    readers = anyio.CapacityLimiter(BODY_READERS) if backend(database_url) != "sqlite" else None
+    # connection pool holds. SQLite's are work of this process alone (about 1 ms for a body,
+    # and for a search of a directory of a few thousand services): done on the event loop,
+    # they save the thread hand-offs (0.2-0.3 ms each here), which cost more under load (each
+    # waits for the interpreter lock) than the read itself. A search of a larger directory
+    # takes tens of milliseconds: it runs in a thread, and the loop answers others meanwhile.
+    sqlite = backend(database_url) == "sqlite"
+    readers = None if sqlite else anyio.CapacityLimiter(BODY_READERS)
 
     def search_page(
         served: Served, search_text: str, filters: SearchFilters, page: int, per_page: int
     ) -> tuple[Served, list[bytes], int]:
-        """A page of services and their number, read in one snapshot and one trip to a worker
-        thread: a search answers in about a millisecond on a small directory, which more trips
-        and reads (a connection opened in a dependency, the version read again) would double.
+        """A page of services and their number, read in one snapshot and at most one trip to a
+        worker thread: a search answers in about a millisecond on a small directory, which more
+        trips and reads (a connection opened in a dependency, the version read again) would double.
         When a publish has made another version current since `served` was known, the page is
         served as the version the search read. A search ranks its hits (at most
         MAX_SEARCH_HITS) and pages them; a list reads one page."""
@@ -302,12 +307,12 @@ def create_app(
         served = current.get()
         if served.etag in _etags(request.headers.get("if-none-match", "")):
             raise _NotModified(served.etag)
-        # Always in a thread, even on SQLite where that costs more than a small search: a search
-        # run on the event loop during a publish once waited 30 s there (busy_timeout) and held
-        # up every request of its worker (tests/test_load_during_publish.py).
-        served, bodies, total = await anyio.to_thread.run_sync(
-            search_page, served, search_text, filters, page, per_page
-        )
+        if sqlite and served.version.services <= INLINE_SEARCH_SERVICES:
+            served, bodies, total = search_page(served, search_text, filters, page, per_page)
+        else:
+            served, bodies, total = await anyio.to_thread.run_sync(
+                search_page, served, search_text, filters, page, per_page
+            )
         return _page_response(bodies, total, page, per_page, served.headers)
 
     def read_service(served: Served, service_id: str) -> tuple[Served, bytes | None]:

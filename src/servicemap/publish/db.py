@@ -60,9 +60,14 @@ def _engine(url: str) -> Engine:
             json_serializer=json_text,
         )
     database = make_url(url).database
+    pooling = {}
     if database and database != ":memory:":
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-    engine = create_engine(url, json_serializer=json_text)
+        # A checkout never waits: a SQLite connection costs the server nothing, and the API
+        # reads SQLite on its event loop, where waiting for a connection that another request
+        # holds stops that request from giving it back (a stall until the pool's 30 s timeout).
+        pooling = {"max_overflow": -1}
+    engine = create_engine(url, json_serializer=json_text, **pooling)
 
     @event.listens_for(engine, "connect")
     def _configure(dbapi_connection, _record) -> None:
