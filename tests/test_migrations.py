@@ -19,6 +19,7 @@ from servicemap.publish import (
     schema_revision,
 )
 from servicemap.publish.schema import DIRECTORY_METADATA, VERSION_TABLE, is_directory_object
+from servicemap.publish.search_index import POSTGRES_TITLE
 from servicemap.records import ClassifiedService
 from servicemap.search import search
 from tests.conftest import FETCHED_AT, _drop_directory
@@ -66,7 +67,7 @@ def publish_at_revision_1(url: str, services, tmp_path, *, stamped: bool):
 def test_an_empty_database_is_created_at_the_newest_revision_matching_the_tables(empty_url):
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == head_revision() == "0007"
+    assert schema_revision(empty_url) == head_revision() == "0008"
     assert schema_differences(empty_url) == []
 
 
@@ -89,7 +90,7 @@ def test_a_directory_published_at_revision_1_is_upgraded_and_reads_back_intact(
 
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == "0007"
+    assert schema_revision(empty_url) == "0008"
     assert current_version(empty_url) == old_version
     services = read_services(empty_url, old_version.id)
     assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
@@ -238,3 +239,24 @@ def test_revision_7_keys_tables_by_their_parent_and_keeps_every_row(empty_url, d
     # The old version's rows and the next publish's share the tables under the new keys.
     publish_directory(empty_url, demo_services, [], run_id="run-after-rekey", now=SECOND_RUN)
     assert {s.name for s in read_services(empty_url)} == {s.name for s in demo_services}
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_revision_8_indexes_the_name_lexemes_a_postgresql_search_looks_in_first(empty_url, demo_services):
+    migrate(empty_url)
+    publish_directory(empty_url, demo_services, [], run_id="run-before-titles")
+    with engine_for(empty_url).begin() as connection:  # back to what revision 7 left
+        connection.exec_driver_sql("DROP INDEX service_search_title")
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0007'")
+    named_so = f"SELECT service_id FROM service_search WHERE {POSTGRES_TITLE} @@ to_tsquery('simple', :q)"
+
+    migrate(empty_url)
+
+    with engine_for(empty_url).connect() as connection:
+        connection.exec_driver_sql("SET enable_seqscan = off")  # a few rows: the planner would scan them
+        plan = "\n".join(connection.execute(text(f"EXPLAIN {named_so}"), {"q": "schuld:*"}).scalars())
+        named = connection.execute(text(named_so), {"q": "schuld:*"}).scalars().all()
+    assert "service_search_title" in plan
+    # Names and organisations alone: 'Thuisadministratie' has schuldhulp in its description only.
+    assert len(named) == 1
+    assert search(empty_url, "schuldhulp", limit=1)[0].name == "Schuldhulpverlening"

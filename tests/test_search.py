@@ -14,6 +14,8 @@ def test_a_name_match_ranks_first(published_db):
     # 'Thuisadministratie' mentions schuldhulp in its description only.
     assert names(hits) == ["Schuldhulpverlening", "Thuisadministratie"]
     assert hits[0].score > hits[1].score
+    # Enough services named so to fill the hits: only those are ranked.
+    assert names(search(published_db, "schuldhulp", limit=1)) == ["Schuldhulpverlening"]
 
 
 def test_a_hit_carries_what_a_professional_needs_to_refer(published_db):

@@ -18,6 +18,11 @@ from servicemap.publish.text import IndexText, compound_vocabulary, fold, words
 SEARCH_TABLE = "service_search"
 SQLITE_VOCABULARY = "service_search_vocabulary"
 DOCUMENT_COLUMNS = ("name", "organization", "domains", "description")
+# A PostgreSQL document's name and organisation lexemes (weights A and B), indexed on their
+# own (revision 0008, which writes this expression as it stands): a search looks for its
+# words there first, as SQLite's column filter does, and ranks the few services named so
+# instead of every description that mentions a broad word.
+POSTGRES_TITLE = "ts_filter(document, '{a,b}')"
 _texts = attrgetter(*DOCUMENT_COLUMNS)
 SEARCHED_TABLES = (
     SEARCH_TABLE,

@@ -31,7 +31,13 @@ from sqlalchemy import Connection, text
 
 from servicemap.classify import load_taxonomy
 from servicemap.publish.rows import DOMAIN_TAXONOMY
-from servicemap.publish.search_index import SEARCH_TABLE, SQLITE_VOCABULARY, TAG_PREFIX, tag
+from servicemap.publish.search_index import (
+    POSTGRES_TITLE,
+    SEARCH_TABLE,
+    SQLITE_VOCABULARY,
+    TAG_PREFIX,
+    tag,
+)
 from servicemap.publish.tables import SynonymGroup, UTCDateTime
 from servicemap.publish.text import STOP_WORDS, fold, stem, words
 from servicemap.publish.versions import NoDirectoryPublished, directory_engine
@@ -895,12 +901,14 @@ def _run(
     alternative: all of its terms), each term searched as a prefix. With `prefilter` only the
     matches that pass the filters are ranked; else the best matches are filtered."""
     expression = _expression(connection, concepts)
-    titled = None
+    postgres = connection.dialect.name == "postgresql"
+    # The services whose name or organisation has every concept come first: a concept found
+    # only further down (weights 2 and 1 against 10 and 4 on SQLite, 0.2 and 0.1 against 1
+    # and 0.4 on PostgreSQL) scores far less. When enough of them pass, they are the hits,
+    # and the many matches of a broad word ('geld', 'begeleiding') in descriptions are never
+    # ranked. SQLite filters by column; PostgreSQL has those lexemes indexed apart.
+    titled = expression if postgres else None
     if filters.tagged_index:
-        # The services whose name or organisation has every concept come first: a concept found
-        # only further down (weights 2 and 1 against 10 and 4) scores far less. When enough
-        # of them pass, they are the hits, and the many matches of a broad word ('geld',
-        # 'begeleiding') in descriptions are never ranked.
         titled = f"{{{' '.join(TITLE_COLUMNS)}}} : ({expression})"
         if filters.tagged is not None:
             restricted = f"(tags : ({filters.tagged}))"
@@ -911,7 +919,9 @@ def _run(
     per_hit = FIRST_CANDIDATES_CHECKED if filters.beyond_index else FIRST_CANDIDATES
     first = math.ceil(per_hit * limit * filters.indexed_versions)
     if titled is not None:
-        ranked, _ = _best_passing(connection, titled, filters, min(first, CANDIDATE_CAP), limit)
+        ranked, _ = _best_passing(
+            connection, titled, filters, min(first, CANDIDATE_CAP), limit, in_titles=postgres
+        )
         if len(ranked) >= limit:
             return ranked
     for cap in sorted({min(first, CANDIDATE_CAP), CANDIDATE_CAP}):
@@ -1001,17 +1011,24 @@ def _expression(connection: Connection, concepts: list[_Concept]) -> str:
 
 
 def _best_passing(
-    connection: Connection, expression: str, filters: _Filters, cap: int, limit: int
+    connection: Connection,
+    expression: str,
+    filters: _Filters,
+    cap: int,
+    limit: int,
+    in_titles: bool = False,
 ) -> tuple[list[tuple[str, float]], bool]:
     """The best `cap` matches by the index's own score, ranked alone (no join, no filter), and
     of those the best `limit` that pass the filters, by score and then name; and whether the
     cap was reached. One statement: the engine's top `cap`, each joined to its service row
-    (by rowid on SQLite, whose index ranks every kept version together) and tested."""
+    (by rowid on SQLite, whose index ranks every kept version together) and tested.
+    `in_titles` (PostgreSQL) matches names and organisations alone, ranked by whole documents."""
     if connection.dialect.name == "postgresql":
+        matched = POSTGRES_TITLE if in_titles else "document"
         best = (
             f"SELECT service_id AS key, ts_rank_cd('{POSTGRES_WEIGHTS}', document, query) AS score "
             f"FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
-            "WHERE directory_version_id = :version AND document @@ query ORDER BY score DESC LIMIT :cap"
+            f"WHERE directory_version_id = :version AND {matched} @@ query ORDER BY score DESC LIMIT :cap"
         )
         join = "s.directory_version_id = :version AND s.id = c.key"
     else:
@@ -1181,10 +1198,13 @@ def _pg_prefix(term: str) -> str:
     return "'" + term.replace("'", "''") + "':*"
 
 
-def _in(ids: list) -> tuple[str, dict[str, object]]:
-    return ", ".join(f":id{i}" for i in range(len(ids))), {
-        f"id{i}": service_id for i, service_id in enumerate(ids)
-    }
+def _one_of(connection: Connection, ids: list[str]) -> tuple[str, object]:
+    """A condition, to format with a column, that the column is one of `ids`, and the value to
+    bind as its one parameter :ids. The text is the same for any number of ids, so it is
+    planned once (PostgreSQL prepares it after a few uses), not at each search."""
+    if connection.dialect.name == "postgresql":
+        return "{} = ANY(:ids)", list(ids)
+    return "{} IN (SELECT value FROM json_each(:ids))", json.dumps(list(ids))
 
 
 @dataclass(frozen=True)
@@ -1267,8 +1287,8 @@ def _shown(connection: Connection, version: str, service_ids: list[str]) -> dict
 
 
 def _read_shown(connection: Connection, version: str, service_ids: list[str]) -> dict[str, _Shown]:
-    in_ids, bind = _in(service_ids)
-    bind["version"] = version
+    one_of, ids = _one_of(connection, service_ids)
+    bind = {"version": version, "ids": ids}
     services = {
         row.id: row
         for row in connection.execute(
@@ -1276,7 +1296,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
                 "SELECT s.id, s.name, s.description, s.municipality, s.url, s.status, o.name AS organization "
                 "FROM service s LEFT JOIN organization o ON o.id = s.organization_id "
                 "AND o.directory_version_id = s.directory_version_id "
-                f"WHERE s.directory_version_id = :version AND s.id IN ({in_ids})"
+                f"WHERE s.directory_version_id = :version AND {one_of.format('s.id')}"
             ),
             bind,
         )
@@ -1287,7 +1307,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
             "SELECT d.service_id, d.domain, t.name FROM service_domain d LEFT JOIN taxonomy_term t "
             "ON t.directory_version_id = d.directory_version_id AND t.taxonomy = :domain_taxonomy "
             "AND t.code = d.domain WHERE d.directory_version_id = :version "
-            f"AND d.service_id IN ({in_ids}) ORDER BY d.confidence DESC, d.domain"
+            f"AND {one_of.format('d.service_id')} ORDER BY d.confidence DESC, d.domain"
         ),
         {**bind, "domain_taxonomy": DOMAIN_TAXONOMY},
     ):
@@ -1296,7 +1316,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
     for row in connection.execute(
         _statement(
             "SELECT service_id, number FROM phone WHERE directory_version_id = :version "
-            f"AND service_id IN ({in_ids}) ORDER BY position"
+            f"AND {one_of.format('service_id')} ORDER BY position"
         ),
         bind,
     ):
@@ -1310,7 +1330,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
                 "AND l.directory_version_id = sl.directory_version_id "
                 "LEFT JOIN address a ON a.location_id = sl.location_id "
                 "AND a.directory_version_id = sl.directory_version_id "
-                f"WHERE sl.directory_version_id = :version AND sl.service_id IN ({in_ids})"
+                f"WHERE sl.directory_version_id = :version AND {one_of.format('sl.service_id')}"
             ),
             bind,
         )
