@@ -2,7 +2,7 @@ import uuid
 from datetime import UTC, datetime
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from servicemap.publish import (
     PublishError,
@@ -246,3 +246,25 @@ def test_every_service_is_indexed_once_with_each_text_at_its_weight(db_url, demo
             same = connection.execute(stored, {"v": version.id, "s": service_id, **texts}).scalars().all()
             assert same == [True], (service_id, name)
     assert [h.name for h in search(db_url, "Lindeveen-Oost")] == ["Inloop Lindeveen-Oost"]
+
+
+def test_a_sqlite_publish_syncs_at_checkpoint_and_gives_back_a_fully_durable_connection(
+    tmp_path, demo_services
+):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    engine = engine_for(url)
+    during = []
+
+    def safety_level(connection, cursor, statement, *_):
+        if statement.startswith("INSERT INTO service "):
+            during.append(connection.connection.driver_connection.execute("PRAGMA synchronous").fetchone()[0])
+
+    event.listen(engine, "before_cursor_execute", safety_level)
+    try:
+        publish_directory(url, demo_services, [], run_id="run-1")
+    finally:
+        event.remove(engine, "before_cursor_execute", safety_level)
+    with engine.connect() as connection:  # the pool's connection the publish gave back
+        after = connection.connection.driver_connection.execute("PRAGMA synchronous").fetchone()[0]
+    assert during and set(during) == {1}  # NORMAL
+    assert after == 2  # FULL, SQLite's default, for the problem reports written later

@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
 from servicemap.publish.db import engine_for
-from servicemap.publish.pipeline import BackgroundWrites, publish_cache
+from servicemap.publish.pipeline import BackgroundWrites, publish_cache, publish_durability
 from servicemap.publish.rows import (
     History,
     PublishedService,
@@ -132,7 +132,7 @@ def publish_directory(
     engine = directory_engine(url)
     now = now or datetime.now(UTC)
     try:
-        with engine.begin() as connection:
+        with engine.connect() as connection, publish_durability(connection), connection.begin():
             return _publish(
                 connection,
                 services,
