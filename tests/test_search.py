@@ -55,15 +55,6 @@ def test_synonyms_from_the_publish_widen_a_query(published_db):
     ]
 
 
-def test_a_synonym_no_service_uses_is_left_out_not_corrected(published_db):
-    # No page has 'mantelzorgteam'; bent to the nearest indexed term, it would find every
-    # service with 'mantelzorg', which no one searching 'alleen' asked for.
-    assert search(published_db, "alleen", synonyms=[["alleen", "mantelzorgteam"]]) == []
-    assert names(search(published_db, "alleen", synonyms=[["alleen", "mantelzorgteam", "eenzaam"]])) == [
-        "Maatjesproject Samen Op Pad"
-    ]
-
-
 def test_filters_by_domain_municipality_and_audience(published_db):
     assert names(search(published_db, "", domain="finances")) == ["Schuldhulpverlening", "Thuisadministratie"]
     # 'vrijwillig' is in one service in Lindeloo and one in Brederwijk.

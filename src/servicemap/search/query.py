@@ -833,9 +833,7 @@ def _concepts(
         alternatives = []
         for candidate in group_phrases:
             content = [w for w in candidate if w not in STOP_WORDS]
-            # Only what was typed can hold a typo: a synonym of the taxonomy the index lacks
-            # is left out, not bent to the nearest term ('buurtteam' is not 'buurt').
-            terms = tuple(_index_term(w, vocabulary, correct=candidate == phrase) for w in content)
+            terms = tuple(_index_term(w, vocabulary) for w in content)
             if content and all(terms) and terms not in alternatives:
                 alternatives.append(terms)
         if alternatives:
@@ -1162,15 +1160,15 @@ def _vocabulary(connection: Connection, url: str, version: str) -> _Vocabulary:
     return _cached_vocabulary(url, version, connection.dialect.name == "postgresql")
 
 
-def _index_term(word: str, vocabulary: _Vocabulary, correct: bool = True) -> str | None:
+def _index_term(word: str, vocabulary: _Vocabulary) -> str | None:
     """The index term a query word stands for: its stem when the index has words starting
-    with it, else (when `correct`) the nearest term within TYPO_MAX_EDITS ('mantelzrog' ->
-    'mantelzorg'), else None (a word no service uses)."""
+    with it, else the nearest term within TYPO_MAX_EDITS ('mantelzrog' -> 'mantelzorg'),
+    else None (a word no service uses)."""
     term = stem(word)
     at = bisect.bisect_left(vocabulary.terms, term)
     if at < len(vocabulary.terms) and vocabulary.terms[at].startswith(term):
         return term
-    if not correct or len(word) < TYPO_MIN_LENGTH:
+    if len(word) < TYPO_MIN_LENGTH:
         return None
     best: tuple[float, int, str] | None = None
     # A term may be longer than the word (a typo in 'mantelzorg' of 'mantelzorgondersteuning':
