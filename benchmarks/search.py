@@ -6,7 +6,9 @@ service (`servicemap/demo/region/part_*.yaml`), that service's labels, a municip
 located address in it. The queries are the search quality set's and words of service names,
 as typed, with filters, with a typo and with a distance from a postcode. In the same run a
 bare FTS5 bm25 query (and a bare `tsvector` query) over the same index is timed as the
-reference. Writes `benchmarks/results/search.json` and `search.md`.
+reference. On PostgreSQL the searches are timed once autovacuum has processed the rows the
+publish wrote (it runs within a minute of every publish), as a server answers them after
+that. Writes `benchmarks/results/search.json` and `search.md`.
 
 Targets (issue 8): plain queries p95 within 1.5x of the bare reference and under 50 ms; with
 typos and distance p95 under 100 ms; publish of 100,000 services under 60 s.
@@ -182,11 +184,14 @@ def run_backend(url: str, services: list[ClassifiedService], queries: dict) -> d
     started = time.perf_counter()
     publish_directory(url, services, [], run_id="benchmark", synonyms=load_taxonomy().synonyms)
     publish_seconds = time.perf_counter() - started
+    settled_seconds = settle_autovacuum(url)
     # The first queries read what is read once per version: the index vocabulary, the
     # municipalities and the postcode centroids.
     search(url, "warm up", limit=10)
     search(url, "mantelzrog", limit=10, near_postcode=str(MUNICIPALITIES["Brederwijk"][0].start))
     figures = {"publish_seconds": round(publish_seconds, 1), "latency_ms": {}}
+    if settled_seconds is not None:
+        figures["autovacuum_wait_seconds"] = round(settled_seconds, 1)
     # The bare reference and the plain searches take turns, query by query, so that both meet
     # the same state of the machine.
     reference, plain = [], []
@@ -201,6 +206,30 @@ def run_backend(url: str, services: list[ClassifiedService], queries: dict) -> d
                 [timed(lambda q=q, f=f: search(url, q, limit=10, **f)) for q, f in items]
             )
     return figures
+
+
+def settle_autovacuum(url: str, limit_s: float = 300) -> float | None:
+    """On PostgreSQL, wait until autovacuum has processed the tables the publish wrote (it
+    starts on them within seconds and takes some twenty more at 100,000 services) and return
+    how long that took: searches are measured as a server answers them once that is done,
+    not while a vacuum of a million fresh rows shares the two CPUs. None on SQLite."""
+    if make_url(url).get_backend_name() != "postgresql":
+        return None
+    started = time.perf_counter()
+    with directory_engine(url).connect() as connection:
+        connection.execution_options(isolation_level="AUTOCOMMIT")
+        while time.perf_counter() - started < limit_s:
+            unsettled = connection.execute(
+                text(
+                    "SELECT (SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' "
+                    "AND datname = current_database()) + (SELECT count(*) FROM pg_stat_user_tables "
+                    "WHERE n_live_tup > 1000 AND last_autovacuum IS NULL AND last_vacuum IS NULL)"
+                )
+            ).scalar()
+            if not unsettled:
+                break
+            time.sleep(1)
+    return time.perf_counter() - started
 
 
 def fresh_postgres(server_url: str, database: str) -> str:
@@ -272,6 +301,12 @@ def markdown(f: dict) -> str:
         f"of the bare reference; typo and distance p95 < {targets['typo_distance_p95_ms']:g} ms; "
         f"publish < {targets['publish_s']:g} s. Load average (1, 5, 15 min) before "
         f"{f['load_average']['before']}, after {f['load_average']['after']}.",
+        *(
+            f"{name}: searches timed after autovacuum had processed the published tables, "
+            f"{figures['autovacuum_wait_seconds']} s after the publish."
+            for name, figures in f["backends"].items()
+            if "autovacuum_wait_seconds" in figures
+        ),
         "",
         "| backend | target | measured | met |",
         "|---|---|---|---|",
