@@ -975,21 +975,15 @@ def _passing_keys(connection: Connection, keys: list, filters: _Filters) -> list
     """The keys (rowids on SQLite, ids on PostgreSQL) of the services among `keys` that pass."""
     if not keys:
         return []
-    key, among, bound = _among(connection, keys)
+    # The service key: its id on PostgreSQL, its rowid (the index's own key) on SQLite.
+    key = "s.id" if connection.dialect.name == "postgresql" else "s.rowid"
+    one_of, bound = _one_of(connection, keys)
     return list(
         connection.execute(
-            _statement(f"SELECT {key} FROM service s WHERE {filters.checks} AND {among}"),
-            {**filters.params, "keys": bound},
+            _statement(f"SELECT {key} FROM service s WHERE {filters.checks} AND {one_of.format(key)}"),
+            {**filters.params, "ids": bound},
         ).scalars()
     )
-
-
-def _among(connection: Connection, keys: list) -> tuple[str, str, object]:
-    """The service key column, a condition that it is one of `keys`, and the value to bind as
-    :keys: one parameter, as thousands of parameters cost more to bind than to look up."""
-    if connection.dialect.name == "postgresql":
-        return "s.id", "s.id = ANY(:keys)", list(keys)
-    return "s.rowid", "s.rowid IN (SELECT value FROM json_each(:keys))", json.dumps(list(keys))
 
 
 def _expression(connection: Connection, concepts: list[_Concept]) -> str:
@@ -1196,10 +1190,11 @@ def _pg_prefix(term: str) -> str:
     return "'" + term.replace("'", "''") + "':*"
 
 
-def _one_of(connection: Connection, ids: list[str]) -> tuple[str, object]:
+def _one_of(connection: Connection, ids: list) -> tuple[str, object]:
     """A condition, to format with a column, that the column is one of `ids`, and the value to
-    bind as its one parameter :ids. The text is the same for any number of ids, so it is
-    planned once (PostgreSQL prepares it after a few uses), not at each search."""
+    bind as its one parameter :ids: thousands of parameters cost more to bind than to look
+    up, and the text is the same for any number of ids, so it is planned once (PostgreSQL
+    prepares it after a few uses), not at each search."""
     if connection.dialect.name == "postgresql":
         return "{} = ANY(:ids)", list(ids)
     return "{} IN (SELECT value FROM json_each(:ids))", json.dumps(list(ids))
