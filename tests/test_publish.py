@@ -265,6 +265,7 @@ def test_a_sqlite_publish_syncs_at_checkpoint_and_gives_back_a_fully_durable_con
     finally:
         event.remove(engine, "before_cursor_execute", safety_level)
     with engine.connect() as connection:  # the pool's connection the publish gave back
-        after = connection.connection.driver_connection.execute("PRAGMA synchronous").fetchone()[0]
+        driver = connection.connection.driver_connection
+        after = [driver.execute(f"PRAGMA {name}").fetchone()[0] for name in ("synchronous", "cache_size")]
     assert during and set(during) == {1}  # NORMAL
-    assert after == 2  # FULL, SQLite's default, for the problem reports written later
+    assert after == [2, -2000]  # SQLite's defaults (FULL, 2 MB) for the problem reports written later

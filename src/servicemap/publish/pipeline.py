@@ -73,37 +73,28 @@ class BackgroundWrites:
 
 
 @contextmanager
-def publish_durability(connection: Connection) -> Iterator[None]:
-    """On SQLite, a publish's WAL synced when it is checkpointed rather than also at commit
-    (synchronous=NORMAL, set before the transaction, as it must be, and then as it was):
-    syncing the 900 MB of a 100,000-service publish at commit took seconds. A power cut right
-    after the commit may undo that publish, never corrupt the file: the last version goes on
-    serving and the next run publishes again. The pool's other writers (problem reports) keep
-    their durability."""
+def publish_settings(connection: Connection) -> Iterator[None]:
+    """On SQLite, two settings for a publish, made before its transaction (synchronous cannot
+    change within one) and then set back: the connection goes back to a pool that readers and
+    problem reports share. Made on the driver's connection, which a failed statement does not
+    close as it does SQLAlchemy's transaction.
+
+    - The page cache at PUBLISH_CACHE_KIB.
+    - synchronous=NORMAL: the WAL synced when it is checkpointed rather than also at commit,
+      which took seconds for the 900 MB of 100,000 services. A power cut right after the
+      commit may undo that publish, never corrupt the file: the last version goes on serving
+      and the next run publishes again.
+    """
     if connection.dialect.name != "sqlite":
         yield
         return
     sqlite = connection.connection.driver_connection
-    (before,) = sqlite.execute("PRAGMA synchronous").fetchone()
-    sqlite.execute("PRAGMA synchronous=NORMAL")
+    settings = {"cache_size": f"-{PUBLISH_CACHE_KIB}", "synchronous": "NORMAL"}
+    before = {name: sqlite.execute(f"PRAGMA {name}").fetchone()[0] for name in settings}
+    for name, value in settings.items():
+        sqlite.execute(f"PRAGMA {name}={value}")
     try:
         yield
     finally:
-        sqlite.execute(f"PRAGMA synchronous={int(before)}")
-
-
-@contextmanager
-def publish_cache(connection: Connection) -> Iterator[None]:
-    """SQLite's page cache at PUBLISH_CACHE_KIB for the block, then as it was: the connection
-    goes back to a pool that readers share. Set on the driver's connection, which a failed
-    statement does not close as it does SQLAlchemy's transaction."""
-    if connection.dialect.name != "sqlite":
-        yield
-        return
-    sqlite = connection.connection.driver_connection
-    (before,) = sqlite.execute("PRAGMA cache_size").fetchone()
-    sqlite.execute(f"PRAGMA cache_size=-{PUBLISH_CACHE_KIB}")
-    try:
-        yield
-    finally:
-        sqlite.execute(f"PRAGMA cache_size={int(before)}")
+        for name, value in before.items():
+            sqlite.execute(f"PRAGMA {name}={int(value)}")

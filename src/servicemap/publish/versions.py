@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
 from servicemap.publish.db import engine_for
-from servicemap.publish.pipeline import BackgroundWrites, publish_cache, publish_durability
+from servicemap.publish.pipeline import BackgroundWrites, publish_settings
 from servicemap.publish.rows import (
     History,
     PublishedService,
@@ -132,7 +132,7 @@ def publish_directory(
     engine = directory_engine(url)
     now = now or datetime.now(UTC)
     try:
-        with engine.connect() as connection, publish_durability(connection), connection.begin():
+        with engine.connect() as connection, publish_settings(connection), connection.begin():
             return _publish(
                 connection,
                 services,
@@ -187,7 +187,7 @@ def _publish(
     ]
     # Read before the writes start: from then on they have the connection.
     carried = _load(connection, previous["id"], missing) if missing else []
-    with publish_cache(connection), BackgroundWrites(connection) as writes:
+    with BackgroundWrites(connection) as writes:
         for number, service in enumerate(services, start=1):
             digest = content_hash(service)
             state = before.get(service.id)
