@@ -17,6 +17,7 @@ from servicemap.publish import (
     read_services,
     rollback,
 )
+from servicemap.publish.db import SQLITE_MMAP_BYTES, request_engine
 from servicemap.publish.rows import search_document
 from servicemap.publish.search_index import index_rows
 from servicemap.publish.tables import _NAMESPACE, stable_id
@@ -269,3 +270,11 @@ def test_a_sqlite_publish_syncs_at_checkpoint_and_gives_back_a_fully_durable_con
         after = [driver.execute(f"PRAGMA {name}").fetchone()[0] for name in ("synchronous", "cache_size")]
     assert during and set(during) == {1}  # NORMAL
     assert after == [2, -2000]  # SQLite's defaults (FULL, 2 MB) for the problem reports written later
+
+
+def test_every_sqlite_connection_of_a_directory_reads_through_a_memory_map(tmp_path):
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    for engine in (engine_for(url), request_engine(url)):
+        with engine.connect() as connection:
+            mapped = connection.connection.driver_connection.execute("PRAGMA mmap_size").fetchone()[0]
+        assert mapped == SQLITE_MMAP_BYTES
