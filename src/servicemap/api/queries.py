@@ -59,7 +59,7 @@ class _Read:
     one: Select
     many: Select
     names: tuple[str, ...]
-    order: tuple[int, ...]
+    sort_key: Callable[[Sequence], object]  # the primary key's order (after `position`, if any)
     # Per dialect, so an engine's entries go with it: {number of ids: `_text`}, and
     # [(column index, result processor)].
     _texts: WeakKeyDictionary = field(default_factory=WeakKeyDictionary)
@@ -82,34 +82,33 @@ class _Read:
             one=select(*columns).where(version, table.c[column] == bindparam("id")),
             many=select(*columns).where(version, table.c[column].in_(bindparam("ids", expanding=True))),
             names=names,
-            order=tuple(names.index(name) for name in order),
+            sort_key=itemgetter(*(names.index(name) for name in order)),
         )
 
-    def rows(self, connection: Connection, version: str, values: Sequence[str]) -> list[dict]:
+    def rows(self, cursor, dialect: Dialect, version: str, values: Sequence[str]) -> list[dict]:
+        """The rows for `values`, read on `cursor`, a driver cursor on `dialect`'s connection."""
         if not values:
             return []
-        dialect = connection.dialect
         # An IN list padded to a power of two with its last id (which finds nothing more):
         # a few statements per table to compile, and for PostgreSQL to prepare, not one per length.
         count = 1 if len(values) == 1 else 1 << (len(values) - 1).bit_length()
         sql, names, positions = self._text(dialect, count)
-        given = [version if at < 0 else values[min(at, len(values) - 1)] for at in positions]
-        with driver_cursor(connection) as cursor:
-            cursor.execute(sql, tuple(given) if dialect.positional else dict(zip(names, given, strict=True)))
-            found = cursor.fetchall()
-            processors = self._processors.get(dialect)
-            if processors is None:
-                processors = self._processors.setdefault(dialect, self._result_processors(dialect, cursor))
+        last = len(values) - 1
+        given = [version if at < 0 else values[at if at < last else last] for at in positions]
+        cursor.execute(sql, tuple(given) if dialect.positional else dict(zip(names, given, strict=True)))
+        found = cursor.fetchall()
+        processors = self._processors.get(dialect)
+        if processors is None:
+            processors = self._processors.setdefault(dialect, self._result_processors(dialect, cursor))
         if processors:
-            processed = []
+            found = [list(row) for row in found]
             for row in found:
-                row = list(row)
                 for i, process in processors:
                     row[i] = process(row[i])
-                processed.append(row)
-            found = processed
-        found.sort(key=itemgetter(*self.order))
-        return [dict(zip(self.names, row, strict=True)) for row in found]
+        if len(found) > 1:
+            found.sort(key=self.sort_key)
+        names = self.names
+        return [dict(zip(names, row, strict=True)) for row in found]
 
     def _text(self, dialect: Dialect, count: int) -> tuple[str, list[str], list[int]]:
         """The SQL for `count` ids, its parameters' names in the driver's order, and the id
@@ -164,16 +163,19 @@ def service_objects(connection: Connection, url: str, version: str, service_ids:
         # the driver's cursors then read in the connection's one snapshot.
         connection.begin()
 
-    def rows(table: str, values: Sequence[str]) -> list[dict]:
-        return _READS[table].rows(connection, version, values)
+    dialect = connection.dialect
+    with driver_cursor(connection) as cursor:
 
-    tables = {name: rows(name, ids) for name in _BY_SERVICE}
-    location_ids = sorted({r["location_id"] for r in tables["service_at_location"]})
-    tables["location"] = rows("location", location_ids)
-    tables["address"] = rows("address", location_ids)
-    tables["organization"] = rows(
-        "organization", sorted({r["organization_id"] for r in tables["service"] if r["organization_id"]})
-    )
+        def rows(table: str, values: Sequence[str]) -> list[dict]:
+            return _READS[table].rows(cursor, dialect, version, values)
+
+        tables = {name: rows(name, ids) for name in _BY_SERVICE}
+        location_ids = sorted({r["location_id"] for r in tables["service_at_location"]})
+        tables["location"] = rows("location", location_ids)
+        tables["address"] = rows("address", location_ids)
+        tables["organization"] = rows(
+            "organization", sorted({r["organization_id"] for r in tables["service"] if r["organization_id"]})
+        )
     terms, taxonomies = _taxonomy_rows(connection, url, version)
     used = {r["taxonomy_term_id"] for r in tables["attribute"]}
     tables["taxonomy_term"] = [term for term in terms if term["id"] in used]
