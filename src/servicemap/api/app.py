@@ -1,13 +1,13 @@
 """The read-only HSDS 3.0 API over the published directory: a thin layer over `search`,
 the publish tables and the HSDS export's nesting, with every error mapped here, once."""
 
-import json
 import math
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
 import anyio.to_thread
+import orjson
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
@@ -448,27 +448,29 @@ def _page_response(
     bodies: list[bytes], total: int, page: int, per_page: int, headers: dict[str, str]
 ) -> Response:
     """The HSDS page around service bodies serialized before: no service is parsed, validated
-    or serialized again."""
-    fields = _page([], total, page, per_page).model_dump(mode="json", exclude={"contents"})
-    fields.update(size=len(bodies), empty=not bodies)
-    head = json.dumps(fields, separators=(",", ":"))[:-1].encode()
+    or serialized again, nor the page's own fields (a model of them cost 50 us a search)."""
+    head = orjson.dumps(_page_fields(len(bodies), total, page, per_page))[:-1]
     content = head + b',"contents":[' + b",".join(bodies) + b"]}"
     return Response(content, media_type="application/json", headers=headers)
 
 
 def _page(contents: list[dict], total: int, page: int, per_page: int) -> Page:
-    """A page beyond the last is empty, not an error: a client paging on sees where it ends."""
+    return Page(**_page_fields(len(contents), total, page, per_page), contents=contents)
+
+
+def _page_fields(size: int, total: int, page: int, per_page: int) -> dict[str, Any]:
+    """The fields of an HSDS page but its contents. A page beyond the last is empty, not an
+    error: a client paging on sees where it ends."""
     total_pages = math.ceil(total / per_page)
-    return Page(
-        total_items=total,
-        total_pages=total_pages,
-        page_number=page,
-        size=len(contents),
-        first_page=page == 1,
-        last_page=page >= total_pages,
-        empty=not contents,
-        contents=contents,
-    )
+    return {
+        "total_items": total,
+        "total_pages": total_pages,
+        "page_number": page,
+        "size": size,
+        "first_page": page == 1,
+        "last_page": page >= total_pages,
+        "empty": size == 0,
+    }
 
 
 def _add_error_handlers(app: FastAPI) -> None:
