@@ -25,7 +25,6 @@ Targets (issue 9): `/services/{id}` p99 < 10 ms and >= 500 requests/s per worker
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import multiprocessing
 import os
@@ -43,6 +42,10 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import httpx
+
+# benchmarks/search.py (this script's directory is on the path): its generator and queries are
+# the ones to reuse.
+import search as search_benchmark
 from sqlalchemy import text
 
 from servicemap.classify import load_taxonomy
@@ -76,14 +79,6 @@ DIRECT = "search() direct"
 ROUNDS = 3
 # search()'s keyword -> the API's query parameter.
 API_PARAMETERS = {"near_postcode": "postcode"}
-
-
-def _search_benchmark():
-    """benchmarks/search.py, imported by path: its generator and queries are the ones to reuse."""
-    spec = importlib.util.spec_from_file_location("search_benchmark", Path(__file__).with_name("search.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def served_app():
@@ -234,9 +229,10 @@ def one_client_and_direct(
     base: str, url: str, paths: list[str], searches: list[tuple[str, dict]], seconds: float
 ) -> tuple[dict, dict]:
     """The searches from one connection through the API and through `search()` called here, in
-    ROUNDS alternating turns of `seconds` / ROUNDS each, every turn's samples pooled per side:
-    the two are compared under the same spells of this shared machine, not one after the other."""
-    turn = seconds / ROUNDS
+    ROUNDS alternating turns of `seconds` / ROUNDS each (whole seconds, as wrk takes them),
+    every turn's samples pooled per side: the two are compared under the same spells of this
+    shared machine, not one after the other."""
+    turn = max(1, round(seconds / ROUNDS))
     through_api, direct_samples = [], []
     for _ in range(ROUNDS):
         through_api.append(_wrk(base, paths, 1, turn))
@@ -408,13 +404,12 @@ def main() -> int:
     wrk_path()
     load_before = load_average()
 
-    bench = _search_benchmark()
     directories = {}
     with tempfile.TemporaryDirectory() as work:
         work_dir = Path(work)
         demo = args.demo_database or demo_directory(work_dir)
-        generated = bench.generate(args.services, args.seed)
-        kinds = bench.make_queries(generated, args.queries, args.seed)
+        generated = search_benchmark.generate(args.services, args.seed)
+        kinds = search_benchmark.make_queries(generated, args.queries, args.seed)
         queries = kinds["plain"] + kinds["filtered"]
         directories["demo"] = measure("demo", demo, queries, args)
         large = args.generated_database

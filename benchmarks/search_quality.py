@@ -12,10 +12,14 @@ Writes `benchmarks/results/search.quality.md`.
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 import tempfile
 from pathlib import Path
+
+# The benchmarks beside this one (the script's directory is on the path): their demo run and
+# fresh PostgreSQL database are the ones to reuse.
+import api as api_benchmark
+import search as search_benchmark
 
 from servicemap.classify import load_taxonomy
 from servicemap.evaluation import load_ground_truth
@@ -24,14 +28,6 @@ from servicemap.search.quality import evaluate_search, load_search_queries
 
 RESULTS = Path(__file__).with_name("results")
 POSTGRES_DATABASE = "search_quality_benchmark"
-
-
-def _sibling(name: str):
-    """A benchmark next to this one, imported by path: its helpers are the ones to reuse."""
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def main() -> int:
@@ -57,10 +53,10 @@ def main() -> int:
         "",
     ]
     with tempfile.TemporaryDirectory() as work:
-        demo = args.demo_database or _sibling("api").demo_directory(Path(work))
+        demo = args.demo_database or api_benchmark.demo_directory(Path(work))
         directories = {"SQLite": demo}
         if args.postgres:
-            postgres = _sibling("search").fresh_postgres(args.postgres, POSTGRES_DATABASE)
+            postgres = search_benchmark.fresh_postgres(args.postgres, POSTGRES_DATABASE)
             publish_directory(
                 postgres, read_services(demo), [], run_id="search-quality", synonyms=load_taxonomy().synonyms
             )
