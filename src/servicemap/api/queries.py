@@ -16,12 +16,13 @@ from weakref import WeakKeyDictionary
 
 import orjson
 from pydantic import BaseModel
-from sqlalchemy import Connection, Dialect, Select, Table, bindparam, select
+from sqlalchemy import Connection, Dialect, Table, bindparam, select, text
 
 from servicemap.hsds.export import nest_services
 from servicemap.publish import directory_engine
 from servicemap.publish import tables as t
 from servicemap.publish.bulk import driver_cursor
+from servicemap.publish.db import one_of
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.text import words
 
@@ -45,10 +46,10 @@ class UnkeyedRead(ValueError):
 
 @dataclass(frozen=True, eq=False)
 class _Read:
-    """The rows of one table whose `column` is `id` (one: an IN list of one costs twice an
-    equality), or one of `ids` (many), read on the driver's cursor: SQLAlchemy's execution
-    costs some 90 us a statement, ten times a warm SQLite read, and a service body takes nine.
-    The SQL is compiled once per dialect and number of ids from these selects, and each
+    """The rows of one table whose `column` is `id` (one: a list of one costs twice an
+    equality), or one of `ids` (many, bound as one parameter by `one_of`), read on the
+    driver's cursor: SQLAlchemy's execution costs some 90 us a statement, ten times a warm
+    SQLite read, and a service body takes nine. The SQL is compiled once per dialect, and each
     column's result processor (UTC moments, JSON on SQLite) is applied as SQLAlchemy would
     apply it, so a row reads back the same.
 
@@ -56,11 +57,11 @@ class _Read:
     so the version is matched in SQL and the key's index finds the rows. Rows are sorted
     here, not in SQL: an ORDER BY on the primary key would have SQLite walk the version by it."""
 
-    one: Select
-    many: Select
+    table: Table
+    column: str
     names: tuple[str, ...]
     sort_key: Callable[[Sequence], object]  # the primary key's order (after `position`, if any)
-    # Per dialect, so an engine's entries go with it: {number of ids: `_text`}, and
+    # Per dialect, so an engine's entries go with it: {condition: `_text`}, and
     # [(column index, result processor)].
     _texts: WeakKeyDictionary = field(default_factory=WeakKeyDictionary)
     _processors: WeakKeyDictionary = field(default_factory=WeakKeyDictionary)
@@ -74,13 +75,11 @@ class _Read:
                 f"table {table.name!r} is read by {column!r}, but its primary key is {key}; "
                 f"expected it to start with ['directory_version_id', {column!r}]"
             )
-        columns = [c for c in table.c if c.name != "directory_version_id"]
-        version = table.c.directory_version_id == bindparam("version")
-        names = tuple(c.name for c in columns)
+        names = tuple(c.name for c in table.c if c.name != "directory_version_id")
         order = (["position"] if "position" in table.c else []) + key[1:]
         return cls(
-            one=select(*columns).where(version, table.c[column] == bindparam("id")),
-            many=select(*columns).where(version, table.c[column].in_(bindparam("ids", expanding=True))),
+            table=table,
+            column=column,
             names=names,
             sort_key=itemgetter(*(names.index(name) for name in order)),
         )
@@ -89,13 +88,13 @@ class _Read:
         """The rows for `values`, read on `cursor`, a driver cursor on `dialect`'s connection."""
         if not values:
             return []
-        # An IN list padded to a power of two with its last id (which finds nothing more):
-        # a few statements per table to compile, and for PostgreSQL to prepare, not one per length.
-        count = 1 if len(values) == 1 else 1 << (len(values) - 1).bit_length()
-        sql, names, positions = self._text(dialect, count)
-        last = len(values) - 1
-        given = [version if at < 0 else values[at if at < last else last] for at in positions]
-        cursor.execute(sql, tuple(given) if dialect.positional else dict(zip(names, given, strict=True)))
+        if len(values) == 1:
+            condition, given = None, {"version": version, "id": values[0]}
+        else:
+            condition, ids = one_of(dialect.name, values)
+            given = {"version": version, "ids": ids}
+        sql, names = self._text(dialect, condition)
+        cursor.execute(sql, tuple(given[name] for name in names) if dialect.positional else given)
         found = cursor.fetchall()
         processors = self._processors.get(dialect)
         if processors is None:
@@ -110,21 +109,22 @@ class _Read:
         names = self.names
         return [dict(zip(names, row, strict=True)) for row in found]
 
-    def _text(self, dialect: Dialect, count: int) -> tuple[str, list[str], list[int]]:
-        """The SQL for `count` ids, its parameters' names in the driver's order, and the id
-        each takes (-1: the version)."""
+    def _text(self, dialect: Dialect, condition: str | None) -> tuple[str, list[str]]:
+        """The SQL for one id (`condition` None) or for `one_of`'s condition, and its
+        parameters' names in the driver's order."""
         texts = self._texts.get(dialect)
         if texts is None:
             texts = self._texts.setdefault(dialect, {})
-        known = texts.get(count)
+        known = texts.get(condition)
         if known is None:
-            statement, given = (
-                (self.one, {"id": 0}) if count == 1 else (self.many, {"ids": list(range(count))})
+            key = self.table.c[self.column]
+            matched = key == bindparam("id") if condition is None else text(condition.format(str(key)))
+            statement = select(*(self.table.c[name] for name in self.names)).where(
+                self.table.c.directory_version_id == bindparam("version"), matched
             )
-            state = statement.compile(dialect=dialect).construct_expanded_state({"version": -1, **given})
-            names = list(state.positiontup if dialect.positional else state.parameters)
-            known = (state.statement, names, [state.parameters[name] for name in names])
-            known = texts.setdefault(count, known)
+            compiled = statement.compile(dialect=dialect)
+            names = list(compiled.positiontup if dialect.positional else compiled.params)
+            known = texts.setdefault(condition, (compiled.string, names))
         return known
 
     def _result_processors(self, dialect: Dialect, cursor) -> list[tuple[int, Callable]]:
@@ -132,10 +132,12 @@ class _Read:
         driver reports (PostgreSQL's numeric processors depend on them)."""
         return [
             (i, process)
-            for i, (column, described) in enumerate(
-                zip(self.one.selected_columns, cursor.description, strict=True)
+            for i, (name, described) in enumerate(zip(self.names, cursor.description, strict=True))
+            if (
+                process := self.table.c[name]
+                .type.dialect_impl(dialect)
+                .result_processor(dialect, described[1])
             )
-            if (process := column.type.dialect_impl(dialect).result_processor(dialect, described[1]))
             is not None
         ]
 

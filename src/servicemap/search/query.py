@@ -10,7 +10,6 @@ index has no such word, and only then quoted into the engine's syntax. So 'schul
 from __future__ import annotations
 
 import bisect
-import json
 import math
 import re
 import threading
@@ -30,6 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Connection, text
 
 from servicemap.classify import load_taxonomy
+from servicemap.publish.db import one_of
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.search_index import (
     POSTGRES_TITLE,
@@ -977,10 +977,10 @@ def _passing_keys(connection: Connection, keys: list, filters: _Filters) -> list
         return []
     # The service key: its id on PostgreSQL, its rowid (the index's own key) on SQLite.
     key = "s.id" if connection.dialect.name == "postgresql" else "s.rowid"
-    one_of, bound = _one_of(connection, keys)
+    condition, bound = one_of(connection.dialect.name, keys)
     return list(
         connection.execute(
-            _statement(f"SELECT {key} FROM service s WHERE {filters.checks} AND {one_of.format(key)}"),
+            _statement(f"SELECT {key} FROM service s WHERE {filters.checks} AND {condition.format(key)}"),
             {**filters.params, "ids": bound},
         ).scalars()
     )
@@ -1076,28 +1076,27 @@ def _ranked_among(
     """The best `limit` matches among the services with these keys (SQLite rowids, or ids)."""
     if not keys:
         return []
+    condition, bound = one_of(connection.dialect.name, keys)
     if connection.dialect.name == "postgresql":
         sql = (
             f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, query) AS score "
             f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
             "AND s.directory_version_id = q.directory_version_id, to_tsquery('simple', :match) query "
-            "WHERE q.directory_version_id = :version AND q.service_id = ANY(:passing) "
+            f"WHERE q.directory_version_id = :version AND {condition.format('q.service_id')} "
             "AND q.document @@ query ORDER BY score DESC, s.name LIMIT :limit"
         )
-        passing = keys
     else:
         # The '+' keeps FTS5 from running the query once for each passing rowid.
         weights = ", ".join(str(w) for w in SQLITE_WEIGHTS)
         sql = (
             f"SELECT s.id, c.score FROM (SELECT rowid AS row, -bm25({SEARCH_TABLE}, {weights}) AS score "
             f"FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :match "
-            "AND +rowid IN (SELECT value FROM json_each(:passing)) "
+            f"AND {condition.format('+rowid')} "
             "ORDER BY score DESC LIMIT :limit) c JOIN service s ON s.rowid = c.row "
             "ORDER BY c.score DESC, s.name"
         )
-        passing = json.dumps(keys)
     rows = connection.execute(
-        _statement(sql), {"match": expression, "version": version, "passing": passing, "limit": limit}
+        _statement(sql), {"match": expression, "version": version, "ids": bound, "limit": limit}
     )
     return [(row.id, float(row.score)) for row in rows]
 
@@ -1190,16 +1189,6 @@ def _pg_prefix(term: str) -> str:
     return "'" + term.replace("'", "''") + "':*"
 
 
-def _one_of(connection: Connection, ids: list) -> tuple[str, object]:
-    """A condition, to format with a column, that the column is one of `ids`, and the value to
-    bind as its one parameter :ids: thousands of parameters cost more to bind than to look
-    up, and the text is the same for any number of ids, so it is planned once (PostgreSQL
-    prepares it after a few uses), not at each search."""
-    if connection.dialect.name == "postgresql":
-        return "{} = ANY(:ids)", list(ids)
-    return "{} IN (SELECT value FROM json_each(:ids))", json.dumps(list(ids))
-
-
 @dataclass(frozen=True)
 class _Shown:
     """What a hit shows of a service in one version: it never changes, so it is read once."""
@@ -1280,7 +1269,7 @@ def _shown(connection: Connection, version: str, service_ids: list[str]) -> dict
 
 
 def _read_shown(connection: Connection, version: str, service_ids: list[str]) -> dict[str, _Shown]:
-    one_of, ids = _one_of(connection, service_ids)
+    condition, ids = one_of(connection.dialect.name, service_ids)
     bind = {"version": version, "ids": ids}
     services = {
         row.id: row
@@ -1289,7 +1278,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
                 "SELECT s.id, s.name, s.description, s.municipality, s.url, s.status, o.name AS organization "
                 "FROM service s LEFT JOIN organization o ON o.id = s.organization_id "
                 "AND o.directory_version_id = s.directory_version_id "
-                f"WHERE s.directory_version_id = :version AND {one_of.format('s.id')}"
+                f"WHERE s.directory_version_id = :version AND {condition.format('s.id')}"
             ),
             bind,
         )
@@ -1300,7 +1289,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
             "SELECT d.service_id, d.domain, t.name FROM service_domain d LEFT JOIN taxonomy_term t "
             "ON t.directory_version_id = d.directory_version_id AND t.taxonomy = :domain_taxonomy "
             "AND t.code = d.domain WHERE d.directory_version_id = :version "
-            f"AND {one_of.format('d.service_id')} ORDER BY d.confidence DESC, d.domain"
+            f"AND {condition.format('d.service_id')} ORDER BY d.confidence DESC, d.domain"
         ),
         {**bind, "domain_taxonomy": DOMAIN_TAXONOMY},
     ):
@@ -1309,7 +1298,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
     for row in connection.execute(
         _statement(
             "SELECT service_id, number FROM phone WHERE directory_version_id = :version "
-            f"AND {one_of.format('service_id')} ORDER BY position"
+            f"AND {condition.format('service_id')} ORDER BY position"
         ),
         bind,
     ):
@@ -1323,7 +1312,7 @@ def _read_shown(connection: Connection, version: str, service_ids: list[str]) ->
                 "AND l.directory_version_id = sl.directory_version_id "
                 "LEFT JOIN address a ON a.location_id = sl.location_id "
                 "AND a.directory_version_id = sl.directory_version_id "
-                f"WHERE sl.directory_version_id = :version AND {one_of.format('sl.service_id')}"
+                f"WHERE sl.directory_version_id = :version AND {condition.format('sl.service_id')}"
             ),
             bind,
         )
