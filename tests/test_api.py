@@ -358,6 +358,22 @@ def test_an_unknown_id_is_404_naming_the_id(api, path):
     assert "'onbekend-id'" in response.json()["detail"]
 
 
+@pytest.mark.parametrize(
+    ("path", "named"),
+    [
+        ("/services/a%00b", "the path"),
+        ("/organizations/a%00b", "the path"),
+        ("/taxonomy_terms?taxonomy_id=a%00b", "parameter 'taxonomy_id'"),
+        ("/suggestions?q=schuld%00hulp", "parameter 'q'"),
+    ],
+)
+def test_a_nul_character_anywhere_is_400_naming_where(api, path, named):
+    response = api.get(path)
+    assert response.status_code == 400
+    assert response.json()["detail"] == f"{named} contains a NUL character; expected text"
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
 def test_organizations_list_their_services(api):
     body = api.get("/organizations").json()
     assert body["total_items"] == 4

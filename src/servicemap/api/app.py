@@ -2,7 +2,7 @@
 the publish tables and the HSDS export's nesting, with every error mapped here, once."""
 
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -11,9 +11,12 @@ import orjson
 from fastapi import Depends, FastAPI, Query, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
+from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from servicemap.api import queries
 from servicemap.api.current import CurrentVersion, Served
@@ -151,6 +154,15 @@ def _query_parameters(model: type[BaseModel]) -> list[dict[str, Any]]:
     ]
 
 
+# `/services/{service_id}`'s one parameter, as FastAPI would write it for a declared `str`.
+_SERVICE_ID = {
+    "name": "service_id",
+    "in": "path",
+    "required": True,
+    "schema": {"title": "Service Id", "type": "string"},
+}
+
+
 class SuggestionsBody(BaseModel):
     """Terms that complete `query`, for a search box's list of suggestions."""
 
@@ -195,8 +207,8 @@ def create_app(
         description="Read-only Open Referral HSDS 3.0 API over the published directory of services.",
         docs_url="/docs",
         redoc_url=None,
-        dependencies=[Depends(_refuse_nul)],
     )
+    app.add_middleware(_RefuseNul)
     add_security(app, security or SecuritySettings.from_env(cors_origins))
     _add_error_handlers(app)
 
@@ -268,7 +280,8 @@ def create_app(
                 served = Served.of(current_version(database_url, connection))
             return served, queries.service_bodies(connection, database_url, found.version, ids), total
 
-    @app.get(
+    @_takes_request(
+        app,
         "/services",
         response_model=Page,
         responses={**_CACHED, **_ERRORS},
@@ -328,15 +341,19 @@ def create_app(
                     body = queries.service_body(connection, database_url, latest.id, service_id)
         return served, body
 
-    @app.get(
+    @_takes_request(
+        app,
         "/services/{service_id}",
         response_model=dict[str, Any],
         responses={**_CACHED, **_NOT_FOUND, **_ERRORS},
         summary="One service, full HSDS object with its lineage (metadata: source, URL, last seen)",
+        openapi_extra={"parameters": [_SERVICE_ID]},
     )
-    async def get_service(request: Request, service_id: str) -> Response:
+    async def get_service(request: Request) -> Response:
         # The hot path: the current version known without a database read, the body built
-        # once per version and kept as bytes; only a body not kept yet costs a read.
+        # once per version and kept as bytes; only a body not kept yet costs a read. The id is
+        # read from the path, as no parameter is solved here (see _RequestRoute).
+        service_id = request.path_params["service_id"]
         directory_engine(database_url)  # migrated on first use
         served = current.get()
         if served.etag in _etags(request.headers.get("if-none-match", "")):
@@ -421,11 +438,57 @@ def create_app(
     return app
 
 
-async def _refuse_nul(request: Request) -> None:  # async: no thread-pool trip for a string check
-    """A NUL byte is no text a directory holds, and PostgreSQL refuses it as a parameter."""
-    for name, value in [*request.query_params.multi_items(), *request.path_params.items()]:
-        if "\x00" in value:
-            raise HTTPException(400, f"parameter {name!r} contains a NUL character; expected text")
+class _RequestRoute(APIRoute):
+    """A route whose endpoint takes the request alone and returns its Response: the endpoint is
+    called as it is. FastAPI's handler around an endpoint (solving its parameters, running its
+    dependencies, validating what it returns) cost the hot routes, which take none of that,
+    more than answering from memory; the route's declaration still writes its OpenAPI."""
+
+    def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
+        return self.endpoint
+
+
+def _takes_request(app: FastAPI, path: str, **declared: Any) -> Callable:
+    """`app.get(path, **declared)` for an endpoint `async (request) -> Response` (see _RequestRoute)."""
+
+    def add(endpoint: Callable[[Request], Awaitable[Response]]) -> Callable[[Request], Awaitable[Response]]:
+        app.router.add_api_route(
+            path, endpoint, methods=["GET"], route_class_override=_RequestRoute, **declared
+        )
+        return endpoint
+
+    return add
+
+
+class _RefuseNul:
+    """Answers 400 to a request with a NUL character in its path or a query parameter: a NUL
+    is no text a directory holds, and PostgreSQL refuses it as a parameter. Plain ASGI, so
+    that the check costs a substring test: as a FastAPI dependency of every route, solving it
+    cost a request more than the check itself."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        problem = _nul_in(scope) if scope["type"] == "http" else None
+        if problem is None:
+            await self.app(scope, receive, send)
+        else:
+            await JSONResponse({"detail": f"{problem} contains a NUL character; expected text"}, 400)(
+                scope, receive, send
+            )
+
+
+def _nul_in(scope: Scope) -> str | None:
+    """What holds a NUL in the request of `scope`: the path or a parameter's name; None when nothing."""
+    if "\x00" in scope["path"]:
+        return "the path"
+    raw = scope["query_string"]
+    if b"%00" in raw or b"\x00" in raw:  # else no parameter can decode to one
+        for name, value in QueryParams(raw).multi_items():
+            if "\x00" in name or "\x00" in value:
+                return f"parameter {name!r}"
+    return None
 
 
 def _etags(header: str) -> set[str]:
