@@ -593,10 +593,12 @@ def _filters(
         )
         filters.narrowing.append(
             _Narrowing(
+                # One SELECT, not a UNION ALL of its two cases: PostgreSQL estimates a set
+                # operation inside IN (...) at 200 rows whatever it holds, and a plan made for
+                # 200 services of a municipality that has a third of them took 3-5x longer.
                 "SELECT m.id FROM service m WHERE m.directory_version_id = :version "
-                f"AND m.municipality IN ({names}) "
-                "UNION ALL SELECT m.id FROM service m WHERE m.directory_version_id = :version "
-                f"AND m.municipality IS NULL AND {at_address.format(s='m')}",
+                f"AND (m.municipality IN ({names}) "
+                f"OR (m.municipality IS NULL AND {at_address.format(s='m')}))",
                 f"(s.municipality IN ({names}) OR (s.municipality IS NULL AND {at_address.format(s='s')}))",
                 tags=_any_tag("municipality", [municipality]) if sqlite else None,
             )
