@@ -1065,7 +1065,8 @@ def _ranked_with_filters(
             f"SELECT s.id, ts_rank_cd('{POSTGRES_WEIGHTS}', q.document, query) AS score "
             f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
             "AND s.directory_version_id = q.directory_version_id, to_tsquery('simple', :match) query "
-            f"WHERE q.document @@ query AND {filters.selecting} ORDER BY score DESC, s.name LIMIT :limit"
+            f"WHERE q.document @@ query AND {filters.selecting} "
+            "ORDER BY score DESC, s.name, s.id LIMIT :limit"
         )
         rows = connection.execute(_statement(sql), {**filters.params, "match": expression, "limit": limit})
         return [(row.id, float(row.score)) for row in rows]
@@ -1085,7 +1086,7 @@ def _ranked_among(
             f"FROM {SEARCH_TABLE} q JOIN service s ON s.id = q.service_id "
             "AND s.directory_version_id = q.directory_version_id, to_tsquery('simple', :match) query "
             f"WHERE q.directory_version_id = :version AND {condition.format('q.service_id')} "
-            "AND q.document @@ query ORDER BY score DESC, s.name LIMIT :limit"
+            "AND q.document @@ query ORDER BY score DESC, s.name, s.id LIMIT :limit"
         )
     else:
         # The '+' keeps FTS5 from running the query once for each passing rowid.
@@ -1095,7 +1096,7 @@ def _ranked_among(
             f"FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :match "
             f"AND {condition.format('+rowid')} "
             "ORDER BY score DESC LIMIT :limit) c JOIN service s ON s.rowid = c.row "
-            "ORDER BY c.score DESC, s.name"
+            "ORDER BY c.score DESC, s.name, s.id"
         )
     rows = connection.execute(
         _statement(sql), {"match": expression, "version": version, "ids": bound, "limit": limit}
