@@ -6,6 +6,7 @@ server on 127.0.0.1)."""
 import json
 import threading
 from collections.abc import Iterator
+from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlparse
 
@@ -112,6 +113,25 @@ def test_capped_ranking_gives_the_hits_of_ranking_every_match(audience_db, monke
     assert [len(hits) for hits in every_match] == [4, 1, 4, 4, 4]
     assert names(capped[1]) == {"Maatjes Aldermeer"}
     assert names(capped[2]) & {"Jongerenwerk De Schakel", "Jonge Mantelzorgers"} == set()
+
+
+def test_when_none_of_the_best_matches_pass_the_capped_ranking_is_not_widened(audience_db, monkeypatch):
+    # Nothing is open at 3 at night: none of the best matches pass, and none of the next
+    # CANDIDATE_CAP would. Those are not ranked; every match is checked against the filters.
+    monkeypatch.setattr(search_query, "PREFILTER_MAX", 0)
+    monkeypatch.setattr(search_query, "CANDIDATE_CAP", 4)
+    monkeypatch.setattr(search_query, "FIRST_CANDIDATES_CHECKED", 0.5)
+    ranked_caps = []
+    best_passing = search_query._best_passing
+
+    def recording(connection, expression, filters, cap, limit, in_titles=False):
+        ranked_caps.append(cap)
+        return best_passing(connection, expression, filters, cap, limit, in_titles)
+
+    monkeypatch.setattr(search_query, "_best_passing", recording)
+    night = datetime(2026, 3, 2, 3, 0)
+    assert search(audience_db, "ontmoeting", limit=4, open_at=night) == []
+    assert ranked_caps and search_query.CANDIDATE_CAP not in ranked_caps
 
 
 class _FakeLocatieserver(BaseHTTPRequestHandler):

@@ -924,10 +924,16 @@ def _run(
         )
         if len(ranked) >= limit:
             return ranked
-    for cap in sorted({min(first, CANDIDATE_CAP), CANDIDATE_CAP}):
+    cap = min(first, CANDIDATE_CAP)
+    while True:
         ranked, full = _best_passing(connection, expression, filters, cap, limit)
         if len(ranked) >= limit or not full:
             return ranked
+        # As few pass among the next best as among these: when CANDIDATE_CAP of them would
+        # not hold `limit`, ranking that many is skipped for the exact ways below.
+        if cap == CANDIDATE_CAP or len(ranked) * CANDIDATE_CAP < limit * cap:
+            break
+        cap = CANDIDATE_CAP
     matching = _matching(connection, expression, filters.params["version"])
     if matching is not None:
         return _ranked_among(
