@@ -66,8 +66,9 @@ POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 # Ranking reads every match, and a broad word ('hulp') matches tens of thousands of services
 # in a large directory. So the engine ranks its matches alone, without a join (on SQLite with
 # the filters it has as tags), and hands over only the best: first FIRST_CANDIDATES per hit
-# asked for, which is enough when the index applied every filter; then CANDIDATE_CAP. The
-# other filters run on those. That is the top `limit` (up to the order of equal scores)
+# asked for, which is enough when the index applied every filter; then CANDIDATE_CAP, when
+# that many would hold `limit` at the share of the first that passed. The other filters run
+# on those. That is the top `limit` (up to the order of equal scores)
 # whenever `limit` of them pass; when fewer pass and the cap was full, only the matches among
 # the passing services are ranked.
 FIRST_CANDIDATES = 2
