@@ -442,7 +442,9 @@ class _RequestRoute(APIRoute):
     """A route whose endpoint takes the request alone and returns its Response: the endpoint is
     called as it is. FastAPI's handler around an endpoint (solving its parameters, running its
     dependencies, validating what it returns) cost the hot routes, which take none of that,
-    more than answering from memory; the route's declaration still writes its OpenAPI."""
+    more than answering from memory; the route's declaration still writes its OpenAPI. So
+    nothing declared on such a route is solved or validated: a route that needs a parameter
+    or a dependency is declared with `app.get`."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         return self.endpoint

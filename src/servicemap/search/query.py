@@ -68,9 +68,9 @@ POSTGRES_WEIGHTS = "{0.1, 0.2, 0.4, 1.0}"
 # the filters it has as tags), and hands over only the best: first FIRST_CANDIDATES per hit
 # asked for, which is enough when the index applied every filter; then CANDIDATE_CAP, when
 # that many would hold `limit` at the share of the first that passed. The other filters run
-# on those. That is the top `limit` (up to the order of equal scores)
-# whenever `limit` of them pass; when fewer pass and the cap was full, only the matches among
-# the passing services are ranked.
+# on those. That is the top `limit` (up to the order of equal scores) whenever `limit` of
+# them pass; when fewer pass and the cap was full, only the matches among the passing
+# services are ranked.
 FIRST_CANDIDATES = 2
 # ... and this many when a filter the index does not apply (a distance, opening hours) leaves
 # out some of them.
