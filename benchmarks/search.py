@@ -8,7 +8,8 @@ as typed, with filters, with a typo and with a distance from a postcode. In the 
 bare FTS5 bm25 query (and a bare `tsvector` query) over the same index is timed as the
 reference. On PostgreSQL the searches are timed once autovacuum has processed the rows the
 publish wrote (it runs within a minute of every publish), as a server answers them after
-that. Writes `benchmarks/results/search.json` and `search.md`.
+that. Every query runs twice; the targets are read off the second pass, the first is kept
+beside it. Writes `benchmarks/results/search.json` and `search.md`.
 
 Targets (issue 8): plain queries p95 within 1.5x of the bare reference and under 50 ms; with
 typos and distance p95 under 100 ms; publish of 100,000 services under 60 s.
@@ -189,23 +190,33 @@ def run_backend(url: str, services: list[ClassifiedService], queries: dict) -> d
     # municipalities and the postcode centroids.
     search(url, "warm up", limit=10)
     search(url, "mantelzrog", limit=10, near_postcode=str(MUNICIPALITIES["Brederwijk"][0].start))
-    figures = {"publish_seconds": round(publish_seconds, 1), "latency_ms": {}}
+    figures = {"publish_seconds": round(publish_seconds, 1)}
     if settled_seconds is not None:
         figures["autovacuum_wait_seconds"] = round(settled_seconds, 1)
-    # The bare reference and the plain searches take turns, query by query, so that both meet
-    # the same state of the machine.
+    # Every query runs twice. The first pass meets the tables as a publish leaves them (on
+    # PostgreSQL the searches read more of them than the bare query, and how much of that a
+    # first pass found in memory swung the plain/bare ratio from 1.3x to 2.2x between runs of
+    # the same code); it is kept as its own figures. The targets are read off the second pass:
+    # a database that serves is warm.
+    figures["first_pass_latency_ms"] = timed_pass(url, queries)
+    figures["latency_ms"] = timed_pass(url, queries)
+    return figures
+
+
+def timed_pass(url: str, queries: dict) -> dict:
+    """Percentiles per kind of query, one search each. The bare reference and the plain
+    searches take turns, query by query, so that both meet the same state of the machine."""
     reference, plain = [], []
     for q, f in queries["plain"]:
         reference.append(timed(lambda q=q: bare(url, q)))
         plain.append(timed(lambda q=q, f=f: search(url, q, limit=10, **f)))
-    figures["latency_ms"]["bare reference"] = percentiles(reference)
-    figures["latency_ms"]["plain"] = percentiles(plain)
+    latency = {"bare reference": percentiles(reference), "plain": percentiles(plain)}
     for kind, items in queries.items():
         if kind != "plain":
-            figures["latency_ms"][kind] = percentiles(
+            latency[kind] = percentiles(
                 [timed(lambda q=q, f=f: search(url, q, limit=10, **f)) for q, f in items]
             )
-    return figures
+    return latency
 
 
 def settle_autovacuum(url: str, limit_s: float = 300) -> float | None:
@@ -287,19 +298,24 @@ def markdown(f: dict) -> str:
         f"`{f['command']}` on {f['date']}: {f['machine']['cpus']} CPUs, Python {f['machine']['python']}, "
         f"{f['machine']['platform']}. {f['services']:,} services; queries per kind: {f['queries']}.",
         "",
-        "| backend | publish (s) | kind | p50 ms | p95 ms | p99 ms |",
-        "|---|---|---|---|---|---|",
+        "| backend | publish (s) | kind | p50 ms | p95 ms | p99 ms | first pass p50 / p95 / p99 ms |",
+        "|---|---|---|---|---|---|---|",
     ]
     for backend, figures in f["backends"].items():
         for kind, p in figures["latency_ms"].items():
             publish = figures["publish_seconds"]
-            lines.append(f"| {backend} | {publish} | {kind} | {p['p50']} | {p['p95']} | {p['p99']} |")
+            first = figures["first_pass_latency_ms"][kind]
+            lines.append(
+                f"| {backend} | {publish} | {kind} | {p['p50']} | {p['p95']} | {p['p99']} "
+                f"| {first['p50']} / {first['p95']} / {first['p99']} |"
+            )
     targets = f["targets"]
     lines += [
         "",
         f"Targets: plain p95 < {targets['plain_p95_ms']:g} ms and within {targets['plain_vs_bare']}x "
         f"of the bare reference; typo and distance p95 < {targets['typo_distance_p95_ms']:g} ms; "
-        f"publish < {targets['publish_s']:g} s. Load average (1, 5, 15 min) before "
+        f"publish < {targets['publish_s']:g} s; read off the second pass over the queries (the "
+        f"first, right after the publish, in the last column). Load average (1, 5, 15 min) before "
         f"{f['load_average']['before']}, after {f['load_average']['after']}.",
         *(
             f"{name}: searches timed after autovacuum had processed the published tables, "
