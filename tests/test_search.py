@@ -1,6 +1,9 @@
-import pytest
+from contextlib import ExitStack
 
-from servicemap.publish import NoDirectoryPublished, publish_directory, rollback
+import pytest
+from sqlalchemy import text
+
+from servicemap.publish import NoDirectoryPublished, engine_for, publish_directory, rollback
 from servicemap.search import InvalidQuery, search
 
 
@@ -150,3 +153,18 @@ def test_hits_show_the_current_version_after_a_publish_and_a_rollback(db_url, de
     assert (before.name, after.name) == ("Schuldhulpverlening", "Schuldhulpverlening")
     assert after.description == "Nu ook op zaterdag: hulp bij schulden."
     assert search(db_url, "schuldhulp")[0].description == before.description
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_a_search_runs_prepared_statements_once_a_connection_has_seen_them(published_db):
+    """psycopg forgets a connection's prepared statements when it rolls back, as closing a
+    connection in a transaction does: searches end their reads by committing instead, and
+    are not planned anew each time."""
+    for _ in range(20):
+        search(published_db, "schuldhulp", limit=5)
+    engine = engine_for(published_db)
+    with ExitStack() as stack:
+        pooled = [stack.enter_context(engine.connect()) for _ in range(engine.pool.checkedin())]
+        listed = text("SELECT statement FROM pg_prepared_statements")
+        prepared = [statement for connection in pooled for statement in connection.execute(listed).scalars()]
+    assert any("ts_rank_cd" in statement for statement in prepared), prepared

@@ -28,7 +28,7 @@ from servicemap.publish import (
     current_version,
     directory_engine,
 )
-from servicemap.publish.db import request_engine
+from servicemap.publish.db import reading, request_engine
 from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, SearchFilters, amsterdam_now, rank
 from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_AGE, MAX_RADIUS_KM
 from servicemap.search.query import MAX_LIMIT as MAX_SEARCH_HITS
@@ -216,7 +216,7 @@ def create_app(
         """One connection, and so one transaction, per request: the version and its rows are read
         in one snapshot, and a publish pruning that version meanwhile takes nothing away."""
         directory_engine(database_url)  # migrated on first use
-        with request_engine(database_url).connect() as connection:
+        with reading(request_engine(database_url)) as connection:
             yield connection
 
     Snapshot = Annotated[Connection, Depends(snapshot)]
@@ -266,7 +266,7 @@ def create_app(
         When a publish has made another version current since `served` was known, the page is
         served as the version the search read. A search ranks its hits (at most
         MAX_SEARCH_HITS) and pages them; a list reads one page."""
-        with request_engine(database_url).connect() as connection:
+        with reading(request_engine(database_url)) as connection:
             start = (page - 1) * per_page
             if search_text.strip():
                 found = rank(connection, database_url, search_text, filters, limit=MAX_SEARCH_HITS)
@@ -332,7 +332,7 @@ def create_app(
         """A body not sent before, read in one snapshot; when the version `served` names has
         no such service (an unknown id, or a version pruned meanwhile), the version current
         in that snapshot is asked too, so a 404 names the current version."""
-        with request_engine(database_url).connect() as connection:
+        with reading(request_engine(database_url)) as connection:
             body = queries.service_body(connection, database_url, served.version.id, service_id)
             if body is None:
                 latest = current_version(database_url, connection)

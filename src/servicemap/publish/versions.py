@@ -14,7 +14,7 @@ from sqlalchemy import Connection, Engine, RowMapping, delete, func, select, upd
 from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
-from servicemap.publish.db import engine_for
+from servicemap.publish.db import engine_for, reading
 from servicemap.publish.pipeline import BackgroundWrites, publish_settings
 from servicemap.publish.rows import (
     History,
@@ -302,7 +302,7 @@ def current_version(url: str, connection: Connection | None = None) -> Published
     if connection is not None:
         row = _current_row(connection)
     else:
-        with directory_engine(url).connect() as own:
+        with reading(directory_engine(url)) as own:
             row = _current_row(own)
     if row is None:
         raise NoDirectoryPublished(f"{_safe(url)} has no published directory yet")

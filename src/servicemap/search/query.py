@@ -29,7 +29,7 @@ from rapidfuzz.distance import Levenshtein
 from sqlalchemy import Connection, text
 
 from servicemap.classify import load_taxonomy
-from servicemap.publish.db import one_of
+from servicemap.publish.db import one_of, reading
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.search_index import (
     POSTGRES_TITLE,
@@ -225,7 +225,7 @@ def search(
         raise InvalidQuery(
             "give words to search for, or a domain, municipality, audience or postcode to list"
         )
-    with directory_engine(url).connect() as connection:
+    with reading(directory_engine(url)) as connection:
         found = rank(connection, url, query, wanted, limit=limit, synonyms=synonyms, geocoder=geocoder)
         return _hits(connection, found, explain)
 
