@@ -222,7 +222,8 @@ def create_app(
     Snapshot = Annotated[Connection, Depends(snapshot)]
 
     def directory(request: Request, response: Response, connection: Snapshot) -> PublishedVersion:
-        """The current version; answers 304 when the client has it, else sets the caching headers."""
+        """The current version, read in the request's snapshot, for a route that reads its rows;
+        answers 304 when the client has it, else sets the caching headers."""
         served = Served.of(current_version(database_url, connection))
         if served.etag in _etags(request.headers.get("if-none-match", "")):
             raise _NotModified(served.etag)
@@ -231,10 +232,31 @@ def create_app(
 
     Directory = Annotated[PublishedVersion, Depends(directory)]
 
+    current = CurrentVersion(database_url)
+
+    def known_version(request: Request) -> Served:
+        """The current version as this process last read it (see CurrentVersion), without a
+        connection; answers 304 when the client has it."""
+        directory_engine(database_url)  # migrated on first use
+        served = current.get()
+        if served.etag in _etags(request.headers.get("if-none-match", "")):
+            raise _NotModified(served.etag)
+        return served
+
+    async def known_directory(request: Request, response: Response) -> PublishedVersion:
+        """`known_version` with its caching headers set, for a route that reads no rows but
+        what is kept per version: it needs no snapshot (a connection, a read of the version)
+        to answer consistently. On the event loop, as for the hot routes: no thread hand-off."""
+        served = known_version(request)
+        response.headers.update(served.headers)
+        return served.version
+
+    Known = Annotated[PublishedVersion, Depends(known_directory)]
+
     @app.get(
         "/", response_model=RootBody, responses={**_CACHED, **_ERRORS}, summary="API and directory version"
     )
-    def root(version: Directory) -> RootBody:
+    async def root(version: Known) -> RootBody:
         return RootBody(
             api_version=API_VERSION,
             hsds_version=HSDS_VERSION,
@@ -247,7 +269,6 @@ def create_app(
             ),
         )
 
-    current = CurrentVersion(database_url)
     # PostgreSQL's reads wait on the network, so they run in threads, fewer at once than the
     # connection pool holds. SQLite's are work of this process alone (about 1 ms for a body,
     # and for a search of a directory of a few thousand services): done on the event loop,
@@ -316,10 +337,7 @@ def create_app(
             include_inactive=asked.include_inactive,
         )
         search_text, page, per_page = asked.search or "", asked.page, asked.per_page
-        directory_engine(database_url)  # migrated on first use
-        served = current.get()
-        if served.etag in _etags(request.headers.get("if-none-match", "")):
-            raise _NotModified(served.etag)
+        served = known_version(request)
         if sqlite and served.version.services <= INLINE_SEARCH_SERVICES:
             served, bodies, total = search_page(served, search_text, filters, page, per_page)
         else:
@@ -354,10 +372,7 @@ def create_app(
         # once per version and kept as bytes; only a body not kept yet costs a read. The id is
         # read from the path, as no parameter is solved here (see _RequestRoute).
         service_id = request.path_params["service_id"]
-        directory_engine(database_url)  # migrated on first use
-        served = current.get()
-        if served.etag in _etags(request.headers.get("if-none-match", "")):
-            raise _NotModified(served.etag)
+        served = known_version(request)
         body = queries.cached_service_body(database_url, served.version.id, service_id)
         if body is None:
             if readers is None:
@@ -379,7 +394,7 @@ def create_app(
         summary="Search-box suggestions: domain labels, synonyms and service names completing `q`",
     )
     def suggest(
-        version: Directory,
+        version: Known,
         q: Annotated[
             str,
             Query(
