@@ -311,7 +311,7 @@ def current_version(url: str, connection: Connection | None = None) -> Published
 
 def list_versions(url: str) -> list[PublishedVersion]:
     """Every kept version, newest first."""
-    with directory_engine(url).connect() as connection:
+    with reading(directory_engine(url)) as connection:
         rows = connection.execute(select(_version_table).order_by(_version_table.c.seq.desc())).mappings()
         return [PublishedVersion.model_validate(dict(r)) for r in rows]
 
@@ -347,7 +347,7 @@ def rollback(url: str) -> PublishedVersion:
 def read_services(url: str, version_id: str | None = None) -> list[PublishedService]:
     """The services of a version (the current one by default), as they were published."""
     engine = directory_engine(url)
-    with engine.connect() as connection:
+    with reading(engine) as connection:
         if version_id is None:
             row = _current_row(connection)
             if row is None:
@@ -382,7 +382,7 @@ class VersionChanges(BaseModel):
 
 def changes_between(url: str, old_version_id: str, new_version_id: str) -> VersionChanges:
     """Compare two kept versions service by service, and a changed service field by field."""
-    with directory_engine(url).connect() as connection:
+    with reading(directory_engine(url)) as connection:
         kept = set(connection.execute(select(_version_table.c.id)).scalars())
         for version_id in (old_version_id, new_version_id):
             if version_id not in kept:
@@ -441,7 +441,7 @@ class ServiceNotFound(LookupError):
 
 def read_service(url: str, service_id: str) -> PublishedService:
     """One service of the current version, with its labels and lineage."""
-    with directory_engine(url).connect() as connection:
+    with reading(directory_engine(url)) as connection:
         row = _current_row(connection)
         if row is None:
             raise NoDirectoryPublished(f"{_safe(url)} has no published directory yet")
@@ -454,7 +454,7 @@ def read_service(url: str, service_id: str) -> PublishedService:
 def published_membership(url: str) -> dict[str, list[str]]:
     """Which record ids each service of the current version was built from. The dedup stage
     matches new clusters against it so that services keep their ids. Empty before a first publish."""
-    with directory_engine(url).connect() as connection:
+    with reading(directory_engine(url)) as connection:
         row = _current_row(connection)
         if row is None:
             return {}

@@ -27,6 +27,7 @@ from servicemap.publish import (
     directory_engine,
     read_service,
 )
+from servicemap.publish.db import reading
 from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, amsterdam_now, search
 from servicemap.web.reports import MAX_CONTACT, MAX_MESSAGE, InvalidReport, TooManyReports, submit_report
 
@@ -136,7 +137,7 @@ def _municipalities(url: str) -> list[str]:
         "ON v.id = s.directory_version_id WHERE v.is_current AND s.status = 'active' "
         "AND s.municipality IS NOT NULL ORDER BY s.municipality"
     )
-    with directory_engine(url).connect() as connection:
+    with reading(directory_engine(url)) as connection:
         return [row[0] for row in connection.execute(query)]
 
 
