@@ -1,14 +1,32 @@
-from contextlib import ExitStack
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 
 from servicemap.publish import NoDirectoryPublished, engine_for, publish_directory, read_service, rollback
-from servicemap.search import InvalidQuery, search
+from servicemap.publish.db import reading
+from servicemap.search import InvalidQuery, SearchFilters, rank, search
 
 
 def names(hits) -> list[str]:
     return [h.name for h in hits]
+
+
+@contextmanager
+def statements_run(url: str) -> Iterator[list[tuple[str, str]]]:
+    """Each statement run on `url`'s engine meanwhile, with its parameters."""
+    run: list[tuple[str, str]] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:
+        run.append((statement, repr(parameters)))
+
+    engine = engine_for(url)
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield run
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
 
 
 def test_a_name_match_ranks_first(published_db):
@@ -79,6 +97,37 @@ def test_an_empty_query_with_a_filter_lists_services_by_name(published_db):
         "Steunpunt Mantelzorg",
     ]
     assert len(search(published_db, "", municipality="Lindeloo", limit=2)) == 2
+
+
+def test_a_list_is_counted_only_for_a_caller_that_asks(published_db):
+    """Counting reads every service that passes: in a large directory many times the cost of
+    the page. The API's list pages show the count; a search shows its hits alone."""
+    lindeloo = SearchFilters(municipality="Lindeloo")
+    with reading(engine_for(published_db)) as connection:
+        page = rank(connection, published_db, "", lindeloo, limit=2)
+        counted = rank(connection, published_db, "", lindeloo, limit=2, counted=True)
+    assert page.ranked == counted.ranked and len(page.ranked) == 2
+    assert (page.total, counted.total) == (None, 3)
+
+    with statements_run(published_db) as run:
+        # Its one word names a municipality: a list of the services there.
+        assert names(search(published_db, "Lindeloo", limit=2)) == names(
+            search(published_db, "", municipality="Lindeloo", limit=2)
+        )
+    # Counts up to a bound (which choose how to read the page) are cheap; no count is whole.
+    whole_counts = [s for s, _ in run if "count(" in s.lower() and "limit" not in s.lower()]
+    assert not whole_counts
+
+
+@pytest.mark.parametrize("query", ["mantelzorg respijt", "schulden formulieren", "eenzaam oudere Lindeloo"])
+def test_a_search_ranks_each_full_text_query_once(published_db, query):
+    """When the services with every word are too few, those with one word follow, its typed
+    form and then its synonyms: for a word without synonyms the two are one query, run once."""
+    with statements_run(published_db) as run:
+        search(published_db, query, limit=10)
+    ranked = [(sql, given) for sql, given in run if "bm25(" in sql or "ts_rank" in sql]
+    assert ranked
+    assert len(ranked) == len(set(ranked)), ranked
 
 
 @pytest.mark.parametrize(

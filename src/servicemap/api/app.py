@@ -294,7 +294,9 @@ def create_app(
                 ids = [service_id for service_id, _ in found.ranked][start : start + per_page]
                 total = len(found.ranked)
             else:
-                found = rank(connection, database_url, "", filters, limit=per_page, offset=start)
+                found = rank(
+                    connection, database_url, "", filters, limit=per_page, offset=start, counted=True
+                )
                 ids = [service_id for service_id, _ in found.ranked]
                 total = found.total
             if found.version != served.version.id:
