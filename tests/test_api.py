@@ -7,6 +7,7 @@ import os
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
@@ -21,7 +22,9 @@ from schemathesis import GenerationMode
 from schemathesis.checks import response_schema_conformance, status_code_conformance
 from schemathesis.core.failures import FailureGroup
 
+from servicemap.api import app as app_module
 from servicemap.api import create_app
+from servicemap.api.app import SQLITE_SEARCHERS
 from servicemap.api.current import CurrentVersion
 from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
@@ -29,7 +32,7 @@ from servicemap.hsds.validator import validate_service
 from servicemap.publish import NoDirectoryPublished, create_schema, engine_for, publish_directory
 from servicemap.publish.db import SQLITE_POOL_SIZE, request_engine
 from servicemap.records import Label, SourceRef
-from servicemap.search import amsterdam_now
+from servicemap.search import amsterdam_now, rank
 from tests.conftest import POSTGRES_TEST_URL, _drop_directory, _postgres_answers, demo_service_list
 
 LATER = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
@@ -622,6 +625,38 @@ def test_sqlite_connections_given_back_are_kept_for_the_next_requests(tmp_path):
         for _ in range(SQLITE_POOL_SIZE):
             in_use.enter_context(engine.connect())
     assert engine.pool.checkedin() == SQLITE_POOL_SIZE
+
+
+def test_searches_of_a_large_sqlite_directory_take_turns(tmp_path, monkeypatch):
+    """A search of a large directory runs in a thread; run all at once, the searches of a
+    process shared its CPU and each took as long as all together. At most SQLITE_SEARCHERS
+    run at once; the others wait their turn, and every one is answered."""
+    url = f"sqlite:///{tmp_path / 'directory.db'}"
+    publish_directory(url, api_services(), [], run_id="api-run-1")
+    monkeypatch.setattr(app_module, "INLINE_SEARCH_SERVICES", 0)  # as for a large directory
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def slow_rank(*args, **kwargs):
+        nonlocal running, most
+        with lock:
+            running += 1
+            most = max(most, running)
+        time.sleep(0.05)  # as SQLite ranks: the interpreter lock released
+        with lock:
+            running -= 1
+        return rank(*args, **kwargs)
+
+    monkeypatch.setattr(app_module, "rank", slow_rank)
+    with (
+        serving(create_app(url)) as base,
+        httpx.Client(base_url=base, timeout=10) as api,
+        ThreadPoolExecutor(max_workers=8) as clients,
+    ):
+        answers = list(clients.map(lambda _: api.get("/services", params={"search": "schulden"}), range(8)))
+    assert [a.status_code for a in answers] == [200] * 8
+    assert all("Schuldhulpverlening" in names(a.json()) for a in answers)
+    assert most == SQLITE_SEARCHERS
 
 
 def test_a_search_on_sqlite_never_waits_for_a_connection(tmp_path):
