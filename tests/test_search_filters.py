@@ -5,10 +5,12 @@ from datetime import datetime
 
 import pytest
 
-from servicemap.publish import publish_directory
+from servicemap.publish import engine_for, publish_directory
+from servicemap.publish.db import reading
 from servicemap.publish.text import compound_tails, compound_vocabulary
 from servicemap.records import Label
-from servicemap.search import InvalidQuery, search
+from servicemap.search import InvalidQuery, SearchFilters, rank, search
+from servicemap.search import query as search_query
 from tests.conftest import demo_service_list
 
 
@@ -94,6 +96,28 @@ def test_sector_access_and_language_filters(located_db):
     assert names(search(located_db, "", sector="vrijwillig_informeel")) == ["Thuisadministratie"]
     assert names(search(located_db, "", access="vrij_toegankelijk")) == ["Wijkteam Brederwijk-Noord"]
     assert names(search(located_db, "", language="en")) == ["Juridisch Spreekuur"]
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [
+        {"municipality": "Brederwijk"},
+        {"domain": "finances"},
+        {"sector": "sociaal_domein", "municipality": "brederwijk"},
+        {"audience": "adults", "language": "nl"},
+        {"zrm": "Financiën", "include_inactive": True},
+        {"domain": "finances", "near_postcode": "9999 AA", "radius_km": 15},
+    ],
+)
+def test_a_list_counts_the_services_it_lists(located_db, filters, monkeypatch):
+    """Counted as when many pass (SQLite then finds those that pass its filters by the index's
+    tags), the count is the number of services the list holds."""
+    monkeypatch.setattr(search_query, "PREFILTER_MAX", 0)
+    listed = search(located_db, "", limit=100, **filters)
+    with reading(engine_for(located_db)) as connection:
+        counted = rank(connection, located_db, "", SearchFilters(**filters), limit=1, counted=True)
+    assert listed
+    assert counted.total == len(listed)
 
 
 def test_distance_from_a_postcode_keeps_the_services_within_the_radius(located_db):

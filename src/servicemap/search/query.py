@@ -789,11 +789,18 @@ def _list(
 
 
 def _count(connection: Connection, filters: _Filters, few_pass: bool) -> int:
-    """How many services pass the filters."""
+    """How many services pass the filters. On SQLite, when many pass, the full-text index's
+    tags find those that pass its filters (a domain, facet or municipality), as a search's
+    query does, and only the others are tested: reading each filter's ids from its own
+    index and matching them took 50-160 ms for 10,000-35,000 services, the tags 10-20 ms."""
     where = filters.selecting if few_pass or filters.narrowing else filters.checks
-    return connection.execute(
-        _statement(f"SELECT count(*) FROM service s WHERE {where}"), filters.params
-    ).scalar()
+    params = filters.params
+    if not few_pass and filters.tagged is not None:
+        tagged = f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :tags"
+        tests = [*filters.conditions, *(n.test for n in filters.untagged), f"s.rowid IN ({tagged})"]
+        where = " AND ".join(tests)
+        params = {**params, "tags": f"tags : ({filters.tagged})"}
+    return connection.execute(_statement(f"SELECT count(*) FROM service s WHERE {where}"), params).scalar()
 
 
 def _synonym_groups(
