@@ -276,7 +276,7 @@ def create_app(
     # and for a search of a directory of a few thousand services): done on the event loop,
     # they save the thread hand-offs (0.2-0.3 ms each here), which cost more under load (each
     # waits for the interpreter lock) than the read itself. A search of a larger directory
-    # takes tens of milliseconds: it runs in a thread, and the loop answers others meanwhile.
+    # takes up to tens of milliseconds: it runs in a thread, and the loop answers others meanwhile.
     # Such searches are CPU work of this process alone. Run all at once (up to anyio's 40
     # threads), they share the CPU and the interpreter lock, so each took as long as all of
     # them together; two at a time (SQLite releases the lock, so one ranks while another

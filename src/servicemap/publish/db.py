@@ -16,8 +16,8 @@ DEFAULT_URL = "sqlite:///var/servicemap.db"
 # access, not a system call and a copy, and the worker processes of the API share the pages.
 # (A directory of 100,000 services is some 900 MB.)
 SQLITE_MMAP_BYTES = 1 << 30
-# SQLite connections kept open per engine: the threads of anyio's default limiter, which run
-# the API's searches of a large directory.
+# SQLite connections kept open per engine: as many as the threads of anyio's default limiter,
+# in which the API's and the web page's synchronous routes each hold one.
 SQLITE_POOL_SIZE = 40
 
 
@@ -98,9 +98,9 @@ def _engine(url: str) -> Engine:
         # A checkout never waits: a SQLite connection costs the server nothing, and the API
         # reads SQLite on its event loop, where waiting for a connection that another request
         # holds stops that request from giving it back (a stall until the pool's 30 s timeout).
-        # As many are kept as the API's threads can hold at once: a connection closed when
-        # given back costs the next request a new one (a connect, its PRAGMAs, a cold cache of
-        # statements and pages), a third of a search's time under load at the default of five.
+        # As many are kept as the server's threads can hold at once: a connection closed when
+        # given back costs the next request a new one (a connect, its PRAGMAs, cold caches of
+        # statements and pages); searches in 40 threads spent a third of their time so.
         pooling = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": -1}
     engine = create_engine(url, json_serializer=json_text, **pooling)
 
