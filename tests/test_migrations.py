@@ -67,7 +67,7 @@ def publish_at_revision_1(url: str, services, tmp_path, *, stamped: bool):
 def test_an_empty_database_is_created_at_the_newest_revision_matching_the_tables(empty_url):
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == head_revision() == "0008"
+    assert schema_revision(empty_url) == head_revision() == "0009"
     assert schema_differences(empty_url) == []
 
 
@@ -90,7 +90,7 @@ def test_a_directory_published_at_revision_1_is_upgraded_and_reads_back_intact(
 
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == "0008"
+    assert schema_revision(empty_url) == "0009"
     assert current_version(empty_url) == old_version
     services = read_services(empty_url, old_version.id)
     assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
@@ -260,3 +260,40 @@ def test_revision_8_indexes_the_name_lexemes_a_postgresql_search_looks_in_first(
     # Names and organisations alone: 'Thuisadministratie' has schuldhulp in its description only.
     assert len(named) == 1
     assert search(empty_url, "schuldhulp", limit=1)[0].name == "Schuldhulpverlening"
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_revision_9_tags_an_older_postgresql_search_index_with_what_each_service_is(empty_url, demo_services):
+    migrate(empty_url)
+    demo_services[-1].language = "en"
+    publish_directory(empty_url, demo_services, [], run_id="run-1")
+    publish_directory(empty_url, demo_services[:-1], [], run_id="run-2")  # the last one inactive
+    with engine_for(empty_url).begin() as connection:  # back to what revision 8 left
+        connection.exec_driver_sql("DROP INDEX service_search_tags")
+        connection.exec_driver_sql("ALTER TABLE service_search DROP COLUMN tags")
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0008'")
+    tagged = "SELECT count(*) FROM service_search WHERE tags @@ CAST(:tag AS tsquery)"
+
+    migrate(empty_url)
+
+    assert schema_revision(empty_url) == head_revision()
+    with engine_for(empty_url).connect() as connection:
+        untagged = connection.exec_driver_sql("SELECT count(*) FROM service_search WHERE tags = ''").scalar()
+        # Both versions' documents: the first holds the service that is inactive in the second.
+        in_brederwijk = connection.execute(text(tagged), {"tag": "'0x0mbrederwijk'"}).scalar()
+    assert untagged == 0
+    assert in_brederwijk == 2 * len([s for s in demo_services if s.municipality == "Brederwijk"]) - (
+        demo_services[-1].municipality == "Brederwijk"
+    )
+    # The filters a search now finds by the tags: domain, audience, municipality, status.
+    assert [h.name for h in search(empty_url, "mantelzorg", domain="family_and_caregiving")] == [
+        "Steunpunt Mantelzorg"
+    ]
+    assert [h.name for h in search(empty_url, "wonen", municipality="brederwijk")] == [
+        "Wijkteam Brederwijk-Noord"
+    ]
+    assert [h.name for h in search(empty_url, "vrijwilliger", audience="elderly")] == [
+        "Maatjesproject Samen Op Pad"
+    ]
+    assert search(empty_url, "vrijwilliger", audience="caregivers") == []
+    assert [h.name for h in search(empty_url, "huur", include_inactive=True)] == ["Juridisch Spreekuur"]

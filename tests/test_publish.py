@@ -19,7 +19,7 @@ from servicemap.publish import (
 )
 from servicemap.publish.db import SQLITE_MMAP_BYTES, request_engine
 from servicemap.publish.rows import search_document
-from servicemap.publish.search_index import index_rows
+from servicemap.publish.search_index import POSTGRES_TAGS, index_rows
 from servicemap.publish.tables import _NAMESPACE, stable_id
 from servicemap.records import ClassifiedService, Rejection
 from servicemap.search import search
@@ -219,7 +219,7 @@ def test_stable_ids_are_the_uuid5_of_their_content():
     )
 
 
-def test_every_service_is_indexed_once_with_each_text_at_its_weight(db_url, demo_services):
+def test_every_service_is_indexed_once_with_each_text_at_its_weight_and_its_tags(db_url, demo_services):
     if not db_url.startswith("postgresql"):
         pytest.skip("PostgreSQL's index is a weighted tsvector per service; SQLite's is FTS5")
     # The same organisation and description in two places: their vectors are built once, for both.
@@ -233,18 +233,20 @@ def test_every_service_is_indexed_once_with_each_text_at_its_weight(db_url, demo
         for field, weight in (("name", "A"), ("organization", "B"), ("domains", "C"), ("description", "D"))
     )
     stored = text(
-        f"SELECT document = {weighted} FROM service_search "
+        f"SELECT document = {weighted} AND tags = {POSTGRES_TAGS.format(tags=':tags')} FROM service_search "
         "WHERE directory_version_id = :v AND service_id = :s"
     )
     with engine_for(db_url).connect() as connection:
-        for name, organization, domains, description, _tags, service_id, _version in expected:
+        for name, organization, domains, description, tags, service_id, _version in expected:
+            assert tags  # every demo service has a municipality and a domain
             texts = {
                 "name": name,
                 "organization": organization,
                 "domains": domains,
                 "description": description,
             }
-            same = connection.execute(stored, {"v": version.id, "s": service_id, **texts}).scalars().all()
+            given = {"v": version.id, "s": service_id, "tags": tags, **texts}
+            same = connection.execute(stored, given).scalars().all()
             assert same == [True], (service_id, name)
     assert [h.name for h in search(db_url, "Lindeveen-Oost")] == ["Inloop Lindeveen-Oost"]
 

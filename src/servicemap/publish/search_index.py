@@ -23,6 +23,8 @@ DOCUMENT_COLUMNS = ("name", "organization", "domains", "description")
 # words there first, as SQLite's column filter does, and ranks the few services named so
 # instead of every description that mentions a broad word.
 POSTGRES_TITLE = "ts_filter(document, '{a,b}')"
+# A PostgreSQL document's tags (see `tag`) from their text, space-separated, as lexemes.
+POSTGRES_TAGS = "array_to_tsvector(array_remove(string_to_array({tags}, ' '), ''))"
 _texts = attrgetter(*DOCUMENT_COLUMNS)
 SEARCHED_TABLES = (
     SEARCH_TABLE,
@@ -39,10 +41,10 @@ SEARCHED_TABLES = (
 )
 
 
-# On SQLite what a service is (its life domains, facets, municipality) is also written into
-# the index, as words no text has, so that a filter is part of the full-text
-# query: the index intersects the matches with the services that pass, and only those are
-# ranked (weight 0: the words never add to the score).
+# What a service is (its life domains, facets, municipality) is also written into the index,
+# as words no text has, so that a filter is part of the full-text query: the index
+# intersects the matches with the services that pass, and only those are ranked. They never
+# add to a score: on SQLite a column of weight 0, on PostgreSQL a tsvector of their own.
 TAG_PREFIX = "0x0"
 TAG_KINDS = {
     "domain": "d",
@@ -116,27 +118,53 @@ def write_index(connection: Connection, version_id: str, rows: list[tuple]) -> N
         # The texts go in by COPY; PostgreSQL then builds every tsvector in one statement,
         # each distinct text's once: stemming is most of the index's cost, and organisation
         # names, domain labels and the texts of a service offered in many places recur.
-        # NOT NULL: a document whose text failed to join would otherwise go missing. Its index
-        # has no tags: search filters with the tables' own indexes there.
+        # NOT NULL: a document whose text failed to join would otherwise go missing. The tags
+        # are lexemes as they are (no parsing), in a tsvector of their own (revision 0009).
         connection.exec_driver_sql(
             "CREATE TEMPORARY TABLE search_text (name TEXT NOT NULL, organization TEXT NOT NULL, "
-            "domains TEXT NOT NULL, description TEXT NOT NULL, service_id VARCHAR(36), "
-            "directory_version_id VARCHAR(36)) ON COMMIT DROP"
+            "domains TEXT NOT NULL, description TEXT NOT NULL, tags TEXT NOT NULL, "
+            "service_id VARCHAR(36), directory_version_id VARCHAR(36)) ON COMMIT DROP"
         )
         with driver_cursor(connection) as cursor, cursor.copy("COPY search_text FROM STDIN") as copy:
             for row in rows:
-                copy.write_row((*row[:4], *row[5:]))
+                copy.write_row(row)
         connection.exec_driver_sql(
-            f"INSERT INTO {SEARCH_TABLE} (directory_version_id, service_id, document) "
+            f"INSERT INTO {SEARCH_TABLE} (directory_version_id, service_id, document, tags) "
             "WITH vectors AS (SELECT text, to_tsvector('dutch', text) AS vector FROM ("
             "SELECT name AS text FROM search_text UNION SELECT organization FROM search_text "
             "UNION SELECT domains FROM search_text UNION SELECT description FROM search_text) texts) "
             "SELECT t.directory_version_id, t.service_id, "
             "setweight(n.vector, 'A') || setweight(o.vector, 'B') || "
-            "setweight(d.vector, 'C') || setweight(s.vector, 'D') FROM search_text t "
+            f"setweight(d.vector, 'C') || setweight(s.vector, 'D'), {POSTGRES_TAGS.format(tags='t.tags')} "
+            "FROM search_text t "
             "JOIN vectors n ON n.text = t.name JOIN vectors o ON o.text = t.organization "
             "JOIN vectors d ON d.text = t.domains JOIN vectors s ON s.text = t.description"
         )
+
+
+def published_tags(connection: Connection) -> dict[tuple[str, str], list[str]]:
+    """The tags of every published service, by (version, service id), read from the tables: for
+    a migration that tags an index written before it had them."""
+    tags: dict[tuple[str, str], list[str]] = {}
+    services = connection.exec_driver_sql(
+        "SELECT s.directory_version_id, s.id, coalesce(s.municipality, a.municipality, a.city) "
+        "FROM service s LEFT JOIN service_at_location sl ON sl.directory_version_id = s.directory_version_id "
+        "AND sl.service_id = s.id LEFT JOIN address a ON a.directory_version_id = sl.directory_version_id "
+        "AND a.location_id = sl.location_id"
+    )
+    for version, service, place in services:
+        if (version, service) in tags:  # a second location: its municipality is not the filter's
+            continue
+        tags[(version, service)] = [tag("municipality", place)] if place else []
+    terms = connection.exec_driver_sql(
+        "SELECT directory_version_id, service_id, 'domain', domain FROM service_domain "
+        "UNION ALL SELECT directory_version_id, service_id, taxonomy, term FROM service_facet"
+    )
+    for version, service, kind, term in terms:
+        found = tags.get((version, service))
+        if found is not None and kind in TAG_KINDS:
+            found.append(tag(kind, term))
+    return {key: list(dict.fromkeys(found)) for key, found in tags.items()}
 
 
 def analyze_searched_tables(connection: Connection) -> None:

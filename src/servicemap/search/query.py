@@ -485,12 +485,12 @@ def _locate(url: str, version: str, postcode: str, radius_km: float, geocoder: P
 class _Narrowing(NamedTuple):
     """One filter read from an index: the query of the ids that pass, the same filter as a
     test of one service `s`, (when cheaper) a query of about as many rows to count, and (when
-    SQLite's full-text index has it as tags) the filter as a full-text query of those."""
+    the full-text index has it as tags) the tags of which a passing service has one."""
 
     ids: str
     test: str
     count: str | None = None
-    tags: str | None = None
+    tags: tuple[str, ...] = ()
 
 
 @dataclass
@@ -508,7 +508,7 @@ class _Filters:
     # unless more than PREFILTER_MAX pass on PostgreSQL.
     passing: list | None = None
     many_pass: bool = False
-    # Whether SQLite's full-text index applies the filters it has as tags.
+    # Whether the filters that are tags are part of SQLite's full-text query (as a column filter).
     tagged_index: bool = False
     # How many versions the search index ranks together (see `_indexed_versions`).
     indexed_versions: int = 1
@@ -524,10 +524,16 @@ class _Filters:
         """The filters as tests of each service: for candidates already found."""
         return " AND ".join([*self.conditions, *(n.test for n in self.narrowing)])
 
-    @property
-    def tagged(self) -> str | None:
-        """The filters SQLite's index applies itself, as a query of its `tags` column, if any."""
-        return " AND ".join(n.tags for n in self.narrowing if n.tags) or None
+    def tags_query(self, postgres: bool) -> str | None:
+        """The filters the full-text index holds as tags, as a query of its `tags` column
+        (FTS5's on SQLite, a tsquery on PostgreSQL); None when there are none. Tags are only
+        ever letters and digits (see `tag`), so they are quoted as they are."""
+        tagged = [n.tags for n in self.narrowing if n.tags]
+        if not tagged:
+            return None
+        if postgres:
+            return " & ".join("(" + " | ".join(f"'{t}'" for t in tags) + ")" for tags in tagged)
+        return " AND ".join("(" + " OR ".join(f'"{t}"' for t in tags) + ")" for tags in tagged)
 
     @property
     def beyond_index(self) -> bool:
@@ -537,7 +543,7 @@ class _Filters:
     @property
     def untagged(self) -> list[_Narrowing]:
         """The filters read from indexes that the full-text query does not apply."""
-        return [n for n in self.narrowing if n.tags is None]
+        return [n for n in self.narrowing if not n.tags]
 
     @property
     def selecting(self) -> str:
@@ -571,7 +577,7 @@ def _filters(
                 "EXISTS (SELECT 1 FROM service_domain d "
                 "WHERE d.directory_version_id = s.directory_version_id "
                 f"AND d.service_id = s.id AND d.domain IN ({names}))",
-                tags=_any_tag("domain", domains) if sqlite else None,
+                tags=tuple(tag("domain", d) for d in domains),
             )
         )
         filters.params.update({f"domain{i}": d for i, d in enumerate(domains)})
@@ -584,7 +590,7 @@ def _filters(
                 f"AND f.taxonomy = :{name}_taxonomy AND f.term = :{name}",
                 "EXISTS (SELECT 1 FROM service_facet f WHERE f.directory_version_id = s.directory_version_id "
                 f"AND f.service_id = s.id AND f.taxonomy = :{name}_taxonomy AND f.term = :{name})",
-                tags=_any_tag(name, [term]) if sqlite else None,
+                tags=(tag(name, term),),
             )
         )
         filters.params.update({name: term, f"{name}_taxonomy": FACET_FILTERS[name]})
@@ -609,7 +615,7 @@ def _filters(
                 f"AND (m.municipality IN ({names}) "
                 f"OR (m.municipality IS NULL AND {at_address.format(s='m')}))",
                 f"(s.municipality IN ({names}) OR (s.municipality IS NULL AND {at_address.format(s='s')}))",
-                tags=_any_tag("municipality", [municipality]) if sqlite else None,
+                tags=(tag("municipality", municipality),),
             )
         )
         filters.params["municipality"] = key
@@ -670,11 +676,6 @@ def _filters(
         moment = UTCDateTime().bind_processor(connection.dialect)
         filters.add("s.last_modified > :modified_after", modified_after=moment(wanted.modified_after))
     return filters
-
-
-def _any_tag(kind: str, values: list[str]) -> str:
-    """An FTS5 query of the tags column: any of `values` of `kind` (quoted: only ever words)."""
-    return "(" + " OR ".join('"' + tag(kind, v) + '"' for v in values) + ")"
 
 
 def _few_pass(connection: Connection, filters: _Filters, among: list[_Narrowing] | None = None) -> bool:
@@ -789,17 +790,25 @@ def _list(
 
 
 def _count(connection: Connection, filters: _Filters, few_pass: bool) -> int:
-    """How many services pass the filters. On SQLite, when many pass, the full-text index's
-    tags find those that pass its filters (a domain, facet or municipality), as a search's
-    query does, and only the others are tested: reading each filter's ids from its own
-    index and matching them took 50-160 ms for 10,000-35,000 services, the tags 10-20 ms."""
+    """How many services pass the filters. When many pass, the full-text index's tags find
+    those that pass its filters (a domain, facet or municipality), as a search's query does,
+    and only the others are tested: reading each filter's ids from its own index and
+    matching them took 50-160 ms for 10,000-35,000 services on SQLite, the tags 10-20 ms."""
     where = filters.selecting if few_pass or filters.narrowing else filters.checks
     params = filters.params
-    if not few_pass and filters.tagged is not None:
-        tagged = f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :tags"
-        tests = [*filters.conditions, *(n.test for n in filters.untagged), f"s.rowid IN ({tagged})"]
-        where = " AND ".join(tests)
-        params = {**params, "tags": f"tags : ({filters.tagged})"}
+    postgres = connection.dialect.name == "postgresql"
+    tags = filters.tags_query(postgres)
+    if not few_pass and tags is not None:
+        if postgres:
+            tagged = (
+                f"s.id IN (SELECT service_id FROM {SEARCH_TABLE} WHERE directory_version_id = :version "
+                f"AND {_PG_TAGGED})"
+            )
+        else:
+            tagged = f"s.rowid IN (SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :tags)"
+            tags = f"tags : ({tags})"
+        where = " AND ".join([*filters.conditions, *(n.test for n in filters.untagged), tagged])
+        params = {**params, "tags": tags}
     return connection.execute(_statement(f"SELECT count(*) FROM service s WHERE {where}"), params).scalar()
 
 
@@ -930,8 +939,9 @@ def _run(
     titled = expression if postgres else None
     if filters.tagged_index:
         titled = f"{{{' '.join(TITLE_COLUMNS)}}} : ({expression})"
-        if filters.tagged is not None:
-            restricted = f"(tags : ({filters.tagged}))"
+        tags = filters.tags_query(postgres=False)
+        if tags is not None:
+            restricted = f"(tags : ({tags}))"
             titled = f"({titled}) AND {restricted}"
             expression = f"({expression}) AND {restricted}"
     if prefilter or filters.passing is not None:  # the passing services are known: rank those
@@ -954,7 +964,7 @@ def _run(
         if cap == CANDIDATE_CAP or len(ranked) * CANDIDATE_CAP < limit * cap:
             break
         cap = CANDIDATE_CAP
-    matching = _matching(connection, expression, filters.params["version"])
+    matching = _matching(connection, expression, filters)
     if matching is not None:
         return _ranked_among(
             connection,
@@ -981,22 +991,35 @@ def _kept_versions(url: str, version: str) -> int:
         return connection.execute(_statement("SELECT count(*) FROM directory_version")).scalar()
 
 
-def _matching(connection: Connection, expression: str, version: str) -> list | None:
+def _matching(connection: Connection, expression: str, filters: _Filters) -> list | None:
     """The keys of every match, unranked, when there are at most MATCHES_FIRST_MAX (else None):
-    checking those against the filters costs less than reading every service that passes."""
+    checking those against the filters costs less than reading every service that passes.
+    (SQLite's `expression` holds the tags already; PostgreSQL's are matched here.)"""
+    given = {"match": expression, "version": filters.params["version"], "most": MATCHES_FIRST_MAX + 1}
     if connection.dialect.name == "postgresql":
+        tags, given["tags"] = _pg_tags(filters)
         sql = (
             f"SELECT service_id FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
-            "WHERE directory_version_id = :version AND document @@ query LIMIT :most"
+            f"WHERE directory_version_id = :version AND document @@ query{tags} LIMIT :most"
         )
     else:
         sql = f"SELECT rowid FROM {SEARCH_TABLE} WHERE {SEARCH_TABLE} MATCH :match LIMIT :most"
-    keys = list(
-        connection.execute(
-            _statement(sql), {"match": expression, "version": version, "most": MATCHES_FIRST_MAX + 1}
-        ).scalars()
-    )
+    keys = list(connection.execute(_statement(sql), given).scalars())
     return keys if len(keys) <= MATCHES_FIRST_MAX else None
+
+
+# A PostgreSQL document has the tags of the tsquery bound as :tags (see `_Filters.tags_query`).
+_PG_TAGGED = "tags @@ CAST(:tags AS tsquery)"
+
+
+def _pg_tags(filters: _Filters) -> tuple[str, str | None]:
+    """The condition on PostgreSQL's index that its documents have the filters' tags (empty
+    when no filter is a tag), and the tsquery to bind as :tags. Their own GIN index finds
+    them, so only the matches that pass those filters are ranked."""
+    tags = filters.tags_query(postgres=True)
+    if tags is None:
+        return "", None
+    return f" AND {_PG_TAGGED}", tags
 
 
 def _passing_keys(connection: Connection, keys: list, filters: _Filters) -> list:
@@ -1038,17 +1061,21 @@ def _best_passing(
     limit: int,
     in_titles: bool = False,
 ) -> tuple[list[tuple[str, float]], bool]:
-    """The best `cap` matches by the index's own score, ranked alone (no join, no filter), and
-    of those the best `limit` that pass the filters, by score and then name; and whether the
-    cap was reached. One statement: the engine's top `cap`, each joined to its service row
-    (by rowid on SQLite, whose index ranks every kept version together) and tested.
-    `in_titles` (PostgreSQL) matches names and organisations alone, ranked by whole documents."""
+    """The best `cap` matches by the index's own score, ranked alone (no join; of the filters
+    only those the index holds as tags), and of those the best `limit` that pass the filters,
+    by score and then name; and whether the cap was reached. One statement: the engine's top
+    `cap`, each joined to its service row (by rowid on SQLite, whose index ranks every kept
+    version together) and tested. `in_titles` (PostgreSQL) matches names and organisations
+    alone, ranked by whole documents."""
+    given = {**filters.params, "match": expression, "cap": cap}
     if connection.dialect.name == "postgresql":
         matched = POSTGRES_TITLE if in_titles else "document"
+        tags, given["tags"] = _pg_tags(filters)
         best = (
             f"SELECT service_id AS key, ts_rank_cd('{POSTGRES_WEIGHTS}', document, query) AS score "
             f"FROM {SEARCH_TABLE}, to_tsquery('simple', :match) query "
-            f"WHERE directory_version_id = :version AND {matched} @@ query ORDER BY score DESC LIMIT :cap"
+            f"WHERE directory_version_id = :version AND {matched} @@ query{tags} "
+            "ORDER BY score DESC LIMIT :cap"
         )
         join = "s.directory_version_id = :version AND s.id = c.key"
     else:
@@ -1062,7 +1089,7 @@ def _best_passing(
         f"SELECT s.id, s.name, c.score, CASE WHEN {filters.checks} THEN 1 ELSE 0 END AS passes "
         f"FROM ({best}) c LEFT JOIN service s ON {join}"
     )
-    rows = connection.execute(_statement(sql), {**filters.params, "match": expression, "cap": cap}).all()
+    rows = connection.execute(_statement(sql), given).all()
     passing = sorted((-float(row.score), row.name, row.id) for row in rows if row.passes)
     return [(service_id, -negated) for negated, _, service_id in passing[:limit]], len(rows) == cap
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from alembic import op
 
-from servicemap.publish.search_index import TAG_KINDS, tag
+from servicemap.publish.search_index import published_tags
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -28,28 +28,13 @@ def upgrade() -> None:
         return
     connection = op.get_bind()
     # Keyed by the service row, which is the index's row since revision 0005.
-    rows: dict[tuple[str, str], int] = {}
-    tags: dict[int, list[str]] = {}
-    services = connection.exec_driver_sql(
-        "SELECT s.rowid, s.directory_version_id, s.id, "
-        "coalesce(s.municipality, a.municipality, a.city) FROM service s "
-        "LEFT JOIN service_at_location sl ON sl.directory_version_id = s.directory_version_id "
-        "AND sl.service_id = s.id LEFT JOIN address a ON a.directory_version_id = sl.directory_version_id "
-        "AND a.location_id = sl.location_id"
-    )
-    for row, version, service, place in services:
-        if row in tags:  # a second location: its municipality is not the filter's
-            continue
-        rows[(version, service)] = row
-        tags[row] = [tag("municipality", place)] if place else []
-    terms = connection.exec_driver_sql(
-        "SELECT directory_version_id, service_id, 'domain', domain FROM service_domain "
-        "UNION ALL SELECT directory_version_id, service_id, taxonomy, term FROM service_facet"
-    )
-    for version, service, kind, term in terms:
-        row = rows.get((version, service))
-        if row is not None and kind in TAG_KINDS:
-            tags[row].append(tag(kind, term))
+    rows = {
+        (version, service): row
+        for row, version, service in connection.exec_driver_sql(
+            "SELECT rowid, directory_version_id, id FROM service"
+        )
+    }
+    tags = {rows[key]: found for key, found in published_tags(connection).items()}
     columns = ", ".join(_TEXT)
     op.execute(
         "CREATE VIRTUAL TABLE service_search_tagged USING fts5(name, organization, domains, description, "
@@ -59,7 +44,7 @@ def upgrade() -> None:
     if tags:
         connection.exec_driver_sql(
             "INSERT INTO search_tags VALUES (?, ?)",
-            [(row, " ".join(dict.fromkeys(words))) for row, words in tags.items()],
+            [(row, " ".join(found)) for row, found in tags.items()],
         )
     op.execute(
         f"INSERT INTO service_search_tagged (rowid, {columns}, tags, service_id, directory_version_id) "
