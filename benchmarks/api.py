@@ -16,7 +16,8 @@ directory of N services (the generator of benchmarks/search.py):
   reference, taking ROUNDS turns with the one-client scenario so that both see the same
   spells of the machine.
 The rate limit is raised above the load: every request comes from 127.0.0.1.
-Writes `benchmarks/results/api.json` and `api.md`.
+Writes `benchmarks/results/api.json` and `api.md`; `api.postgresql.json` and `.md` when
+--generated-database is a PostgreSQL directory (e.g. the one benchmarks/search.py publishes).
 
 Targets (issue 9): `/services/{id}` p99 < 10 ms and >= 500 requests/s per worker; search p95
 < 100 ms at 100,000 services and within 1.5x of the direct call.
@@ -49,7 +50,7 @@ import search as search_benchmark
 from sqlalchemy import text
 
 from servicemap.classify import load_taxonomy
-from servicemap.publish import directory_engine, publish_directory
+from servicemap.publish import backend, directory_engine, publish_directory
 from servicemap.search import InvalidQuery, search
 from servicemap.search.query import MAX_LIMIT
 
@@ -428,7 +429,7 @@ def main() -> int:
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
         },
-        "backend": "sqlite",
+        "backends": {"demo": backend(demo), "generated": backend(large)},
         "workers": args.workers,
         "clients": args.clients,
         "load_average": {"before": load_before, "after": load_average()},
@@ -437,8 +438,9 @@ def main() -> int:
         "directories": directories,
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / "api.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
-    (RESULTS / "api.md").write_text(markdown(figures), encoding="utf-8")
+    name = "api" if backend(large) == "sqlite" else f"api.{backend(large)}"
+    (RESULTS / f"{name}.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / f"{name}.md").write_text(markdown(figures), encoding="utf-8")
     print(markdown(figures))
     return 0
 
@@ -450,7 +452,8 @@ def markdown(f: dict) -> str:
         f"`{f['command']}` on {f['date']}: {f['machine']['cpus']} CPUs, Python {f['machine']['python']}, "
         f"{f['machine']['platform']}; load average {f['load_average']['before']} before, "
         f"{f['load_average']['after']} after. uvicorn with {f['workers']} workers on 127.0.0.1, "
-        f"{f['backend']}; load from wrk ({f['clients']} connections, a thread each), "
+        f"the demo directory on {f['backends']['demo']}, the generated one on "
+        f"{f['backends']['generated']}; load from wrk ({f['clients']} connections, a thread each), "
         f"{f['seconds_per_scenario']:g} s per scenario. wrk, the workers and (for the reference) "
         "the direct calls share the machine's CPUs. A paced scenario's connections each wait "
         f"{f['clients'] / (f['targets']['by_id_rps_per_worker'] * f['workers']) * 1000:g} ms after an "
