@@ -1,5 +1,5 @@
-"""Service bodies read on the driver's cursor (SQLite and PostgreSQL): the same bytes as the
-HSDS export's service objects, one version's rows only, in one snapshot."""
+"""Service bodies as the publish stored them (SQLite and PostgreSQL): the same bytes as the
+HSDS export's service objects, one version's rows only, in one snapshot, one read each."""
 
 from __future__ import annotations
 
@@ -81,6 +81,24 @@ def test_a_read_keeps_its_snapshot_while_publishes_prune_its_version(db_url, dem
     assert later is not None and orjson.loads(later)["id"] == three
     with request_engine(db_url).connect() as connection:
         assert queries.service_body(connection, db_url, version, four) is None  # pruned meanwhile
+
+
+def test_a_body_not_sent_before_is_one_read_of_its_stored_document(demo_services, tmp_path):
+    """Traced on SQLite, whose driver reports every statement; both backends run this code."""
+    url = f"sqlite:///{tmp_path / 'documents.db'}"
+    version = publish_directory(url, demo_services, [], run_id="documents-run-1").id
+    ids = sorted(s.id for s in demo_services)
+    engine = create_engine(url)
+    with engine.connect() as connection:
+        statements: list[str] = []
+        connection.connection.driver_connection.set_trace_callback(statements.append)
+        page = queries.service_bodies(connection, url, version, ids[:3])
+        one = queries.service_body(connection, url, version, ids[3])
+    engine.dispose()
+    assert [orjson.loads(body)["id"] for body in [*page, one]] == ids[:4]
+    reads = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(reads) == 2, statements
+    assert all("FROM service_document" in s for s in reads), statements
 
 
 def test_a_driver_error_is_raised_as_sqlalchemys_naming_the_table(tmp_path):

@@ -7,6 +7,7 @@ Each guard is a plain function that returns a `GuardResult`; the Dagster checks 
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -353,7 +354,9 @@ class Conformance(BaseModel):
 def check_conformance(url: str, export_dir: Path, sample: int = 20) -> Conformance:
     """Export the current directory to `export_dir` and validate it against the HSDS 3.0 rules,
     then call the three endpoints HSDS requires on the API over the same database, validating
-    `sample` of the services it serves; every deviation is named in `problems`."""
+    `sample` of the services it serves and comparing each with the export's object: the API
+    sends the document the publish stored, the export nests the tables' rows, and the two must
+    agree. Every deviation is named in `problems`."""
     from fastapi.testclient import TestClient
 
     from servicemap.api.app import create_app
@@ -363,6 +366,7 @@ def check_conformance(url: str, export_dir: Path, sample: int = 20) -> Conforman
 
     summary = export_hsds(url, export_dir)
     problems = [f"export: {p}" for p in validate_export(export_dir)]
+    exported = {s["id"]: s for s in json.loads((export_dir / "services.json").read_text(encoding="utf-8"))}
     endpoints: dict[str, str] = {}
     checked = 0
     with TestClient(create_app(url, security=SecuritySettings())) as client:
@@ -392,7 +396,13 @@ def check_conformance(url: str, export_dir: Path, sample: int = 20) -> Conforman
             if answer.status_code != 200:
                 problems.append(f"GET /services/{service_id}: answered {answer.status_code} (expected 200)")
                 continue
-            problems += [f"GET /services/{service_id}: {p}" for p in validate_service(answer.json())]
+            served = answer.json()
+            problems += [f"GET /services/{service_id}: {p}" for p in validate_service(served)]
+            differing = _differing_fields(served, exported.get(service_id, {}))
+            if differing:
+                problems.append(
+                    f"GET /services/{service_id}: differs from the export's object in {', '.join(differing)}"
+                )
         unknown = str(uuid.UUID(int=0))
         missing = client.get(f"/services/{unknown}")
         statuses.add(missing.status_code)
@@ -408,6 +418,10 @@ def check_conformance(url: str, export_dir: Path, sample: int = 20) -> Conforman
         endpoints=endpoints,
         problems=problems,
     )
+
+
+def _differing_fields(served: dict, exported: dict) -> list[str]:
+    return sorted(k for k in served.keys() | exported.keys() if served.get(k) != exported.get(k))
 
 
 def conformance_result(conformance: Conformance) -> GuardResult:

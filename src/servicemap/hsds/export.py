@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import csv
 import json
-from collections import defaultdict
 from datetime import date, datetime
 from pathlib import Path
 from types import UnionType
@@ -17,6 +16,7 @@ from sqlmodel import SQLModel
 
 from servicemap.hsds.validator import hsds_rules
 from servicemap.publish import tables as t
+from servicemap.publish.documents import INTERNAL_COLUMNS, nest_services
 from servicemap.publish.versions import current_version, directory_engine
 
 # The tables a downstream app reads; quarantine and search settings stay internal.
@@ -35,7 +35,6 @@ EXPORTED_TABLES: list[type[SQLModel]] = [
     t.ServiceFacet,
     t.SourceRecord,
 ]
-_INTERNAL_COLUMNS = {"directory_version_id", "position"}
 
 
 class ExportSummary(BaseModel):
@@ -61,7 +60,7 @@ def export_hsds(url: str, out_dir: Path | str) -> ExportSummary:
     resources = []
     for model in EXPORTED_TABLES:
         table = model.__table__
-        columns = [c for c in table.columns if c.name not in _INTERNAL_COLUMNS]
+        columns = [c for c in table.columns if c.name not in INTERNAL_COLUMNS]
         path = _csv_path(table.name)
         with (out_dir / path).open("w", newline="", encoding="utf-8") as handle:
             writer = csv.writer(handle)
@@ -94,81 +93,10 @@ def _rows(connection: Connection, table: Table, version_id: str) -> list[dict]:
     return [{k: v for k, v in row.items() if k != "directory_version_id"} for row in rows]
 
 
-def nest_services(tables: dict[str, list[dict]]) -> list[dict]:
-    """Full HSDS service objects from the table rows of one version, by service name."""
-    organizations = {r["id"]: _public(r) for r in tables["organization"]}
-    terms = {r["id"]: _public(r) for r in tables["taxonomy_term"]}
-    taxonomies = {r["id"]: _public(r) for r in tables["taxonomy"]}
-    addresses = _group(tables["address"], "location_id")
-    locations = {
-        r["id"]: {**_public(r), "addresses": addresses.get(r["id"], []), "phones": [], "schedules": []}
-        for r in tables["location"]
-    }
-    phones = _group(tables["phone"], "service_id")
-    schedules = _group(tables["schedule"], "service_id")
-    attributes = _group(tables["attribute"], "link_id")
-    at_locations = _group(tables["service_at_location"], "service_id")
-    lineage = _group(tables["source_record"], "service_id")
-    services = []
-    for service in sorted(tables["service"], key=lambda r: (r["name"], r["id"])):
-        sid = service["id"]
-        organization = organizations.get(service["organization_id"])
-        services.append(
-            {
-                **_public(service),
-                **({"organization": organization} if organization is not None else {}),
-                "phones": phones.get(sid, []),
-                "schedules": schedules.get(sid, []),
-                "service_at_locations": [
-                    {**link, "location": locations[link["location_id"]]} for link in at_locations.get(sid, [])
-                ],
-                "attributes": [
-                    {
-                        **a,
-                        "taxonomy_term": {
-                            **terms[a["taxonomy_term_id"]],
-                            "taxonomy_detail": taxonomies[terms[a["taxonomy_term_id"]]["taxonomy_id"]],
-                        },
-                    }
-                    for a in attributes.get(sid, [])
-                ],
-                # HSDS metadata: which crawled page last confirmed this service, and when.
-                "metadata": [
-                    {
-                        "id": t.stable_id("metadata", sid, r["record_id"]),
-                        "resource_id": sid,
-                        "resource_type": "service",
-                        "last_action_date": r["fetched_at"].date(),  # HSDS: a date, YYYY-MM-DD
-                        "last_action_type": "crawled",
-                        "field_name": "",
-                        "previous_value": "",
-                        "replacement_value": r["url"],
-                        "updated_by": r["source_id"],
-                    }
-                    for r in lineage.get(sid, [])
-                ],
-            }
-        )
-    return services
-
-
 def _csv_path(table: str) -> str:
     """The file name HSDS 3.0's datapackage.json gives a table ('services.csv'); our extension
     tables are named after themselves."""
     return hsds_rules()[table].path if table in hsds_rules() else f"{table}.csv"
-
-
-def _group(rows: list[dict], key: str) -> dict[str, list[dict]]:
-    grouped: dict[str, list[dict]] = defaultdict(list)
-    for row in rows:
-        grouped[row[key]].append(_public(row))
-    return grouped
-
-
-def _public(row: dict) -> dict:
-    """A row as an HSDS object: HSDS types a field as a string or number, never null, so a
-    value the directory does not know is left out rather than written as null."""
-    return {k: v for k, v in row.items() if k not in _INTERNAL_COLUMNS and v is not None}
 
 
 def _json_value(value: object) -> str:
@@ -205,7 +133,7 @@ def _resource(model: type[SQLModel], columns: list, path: str) -> dict:
         }
         return types.get(kind, "string")
 
-    primary = [c.name for c in table.primary_key.columns if c.name not in _INTERNAL_COLUMNS]
+    primary = [c.name for c in table.primary_key.columns if c.name not in INTERNAL_COLUMNS]
     return {
         "name": table.name,
         "path": path,

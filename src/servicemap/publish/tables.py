@@ -24,6 +24,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Table,
+    Text,
     TypeDecorator,
     text,
 )
@@ -330,6 +331,17 @@ class SynonymGroup(SQLModel, table=True):
     words: list[str] = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
 
 
+class ServiceDocument(SQLModel, table=True):
+    """A service as one HSDS 3.0 object, in the JSON `/services/{id}` sends: written by the
+    publish from the version's rows (see `servicemap.publish.documents`)."""
+
+    __tablename__ = "service_document"
+
+    directory_version_id: str = _version()
+    service_id: str = Field(primary_key=True, max_length=36)
+    body: str = Field(sa_column=Column(Text, nullable=False))
+
+
 # Tables whose rows belong to one directory version, in the order a publish writes them.
 VERSIONED_TABLES: list[type[SQLModel]] = [
     Organization,
@@ -347,6 +359,7 @@ VERSIONED_TABLES: list[type[SQLModel]] = [
     SourceRecord,
     RejectedRecord,
     SynonymGroup,
+    ServiceDocument,
 ]
 
 # Alembic's record of the schema revision, declared here (as Alembic creates it) so that

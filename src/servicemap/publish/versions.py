@@ -15,6 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from servicemap.publish import tables as t
 from servicemap.publish.db import engine_for, reading
+from servicemap.publish.documents import write_service_documents
 from servicemap.publish.pipeline import BackgroundWrites, publish_settings
 from servicemap.publish.rows import (
     History,
@@ -216,8 +217,9 @@ def _publish(
         rows.add_rejections(rejected)
         rows.add_synonyms(synonyms)
         writes.submit(partial(write_rows, batch=rows.take_unwritten()))
-        # Built while the last rows are written; on SQLite a document's rowid is its service
-        # row's, so the index is written after them on both backends.
+        writes.submit(partial(write_service_documents, version_id=version_id))
+        # Built while the last rows and the service documents are written; on SQLite a search
+        # document's rowid is its service row's, so the index is written after them on both backends.
         documents = [search_document(s) for s in (*services, *carried)]
         search_rows = index_rows(connection.dialect.name, version_id, documents)
         writes.submit(partial(write_index, version_id=version_id, rows=search_rows))
