@@ -12,6 +12,7 @@ from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 
 import httpx
+import psycopg
 import pytest
 import schemathesis
 import uvicorn
@@ -21,6 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import response_schema_conformance, status_code_conformance
 from schemathesis.core.failures import FailureGroup
+from sqlalchemy.engine import make_url
 
 from servicemap.api import app as app_module
 from servicemap.api import create_app
@@ -33,7 +35,14 @@ from servicemap.publish import NoDirectoryPublished, create_schema, engine_for, 
 from servicemap.publish.db import SQLITE_POOL_SIZE, request_engine
 from servicemap.records import Label, SourceRef
 from servicemap.search import amsterdam_now, rank
-from tests.conftest import POSTGRES_TEST_URL, _drop_directory, _postgres_answers, demo_service_list
+from tests.conftest import (
+    POSTGRES_SERVER_URL,
+    POSTGRES_TEST_URL,
+    _drop_directory,
+    _postgres_answers,
+    demo_service_list,
+)
+from tests.sitesserver import closed_port
 
 LATER = datetime(2026, 5, 4, 8, 0, tzinfo=UTC)
 
@@ -411,6 +420,19 @@ def test_an_empty_database_answers_503_without_naming_it(tmp_path):
     assert "leeg.db" not in response.text
 
 
+def test_a_database_that_does_not_answer_gives_503_with_retry_after_without_naming_it():
+    url = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/servicemap"
+    with serving(create_app(url)) as base, httpx.Client(base_url=base) as api:
+        answers = [api.get(path) for path in ("/", "/services", "/services?search=schuldhulp", "/taxonomies")]
+    assert [a.status_code for a in answers] == [503] * 4
+    for answer in answers:
+        assert answer.json() == {
+            "detail": "the directory's database is unavailable; try again in a few seconds"
+        }
+        assert answer.headers["retry-after"] == "5"
+        assert "127.0.0.1" not in answer.text
+
+
 def suggested(api, q: str, **params) -> list[tuple[str, str]]:
     response = api.get("/suggestions", params={"q": q, **params})
     assert response.status_code == 200, response.text
@@ -674,3 +696,36 @@ def test_a_search_on_sqlite_never_waits_for_a_connection(tmp_path):
             one = api.get(f"/services/{listed['id']}")
     assert found.status_code == 200 and "Schuldhulpverlening" in names(found.json())
     assert one.status_code == 200
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_connections_postgresql_closed_are_replaced_before_a_request_uses_them(published_db):
+    ids = [row.id for row in current_services(published_db)]
+    with serving(create_app(published_db)) as base, httpx.Client(base_url=base) as api:
+        assert api.get(f"/services/{ids[0]}").status_code == 200
+        assert api.get("/services", params={"search": "schuldhulp"}).status_code == 200
+        # As a restart of the server would: every connection to the database ends.
+        with psycopg.connect(POSTGRES_SERVER_URL, autocommit=True) as admin:
+            ended = admin.execute(
+                # Each waited for (up to 5 s) until its process has ended and closed its socket.
+                "SELECT pg_terminate_backend(pid, 5000) FROM pg_stat_activity "
+                "WHERE datname = %s AND pid <> pg_backend_pid()",
+                [make_url(published_db).database],
+            ).fetchall()
+        assert ended
+
+        answers = [
+            api.get(f"/services/{ids[1]}"),  # not sent before: read from the database
+            api.get("/services", params={"search": "mantelzorg"}),
+            api.get("/organizations"),
+        ]
+
+    assert [a.status_code for a in answers] == [200, 200, 200], [a.text[:200] for a in answers]
+
+
+def current_services(url: str):
+    with engine_for(url).connect() as connection:
+        return connection.exec_driver_sql(
+            "SELECT s.id FROM service s JOIN directory_version v ON v.id = s.directory_version_id "
+            "WHERE v.is_current ORDER BY s.id"
+        ).all()

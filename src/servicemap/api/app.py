@@ -1,6 +1,7 @@
 """The read-only HSDS 3.0 API over the published directory: a thin layer over `search`,
 the publish tables and the HSDS export's nesting, with every error mapped here, once."""
 
+import logging
 import math
 from collections.abc import Awaitable, Callable, Iterator, Sequence
 from datetime import UTC, datetime
@@ -14,6 +15,7 @@ from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Receive, Scope, Send
@@ -33,7 +35,11 @@ from servicemap.search import MAX_QUERY_LENGTH, InvalidQuery, SearchFilters, ams
 from servicemap.search.query import DEFAULT_RADIUS_KM, MAX_AGE, MAX_RADIUS_KM
 from servicemap.search.query import MAX_LIMIT as MAX_SEARCH_HITS
 
+_log = logging.getLogger(__name__)
+
 API_VERSION = "1.0"
+# What a client is told to wait when the database does not answer (a restart takes seconds).
+DATABASE_RETRY_AFTER_SECONDS = 5
 HSDS_VERSION = "3.0"
 MAX_PER_PAGE = 100
 MAX_PAGE = 1_000_000
@@ -357,10 +363,11 @@ def create_app(
         return _page_response(bodies, total, page, per_page, served.headers)
 
     def read_service(served: Served, service_id: str) -> tuple[Served, bytes | None]:
-        """A body not sent before, read in one snapshot; when the version `served` names has
-        no such service (an unknown id, or a version pruned meanwhile), the version current
-        in that snapshot is asked too, so a 404 names the current version."""
-        with reading(request_engine(database_url)) as connection:
+        """A body not sent before: one read of the document the publish stored. When the
+        version `served` names has no such service (an unknown id, or a version pruned
+        meanwhile), the current version is read and asked too, so a 404 names the current
+        version. Each read is one statement, consistent on its own."""
+        with reading(request_engine(database_url), one_statement_each=True) as connection:
             body = queries.service_body(connection, database_url, served.version.id, service_id)
             if body is None:
                 latest = current_version(database_url, connection)
@@ -580,6 +587,18 @@ def _add_error_handlers(app: FastAPI) -> None:
     def nothing_published(request: Request, exc: NoDirectoryPublished) -> JSONResponse:
         # The exception's own message names the database; the API does not show it.
         return JSONResponse({"detail": "no directory has been published yet"}, status_code=503)
+
+    @app.exception_handler(OperationalError)
+    @app.exception_handler(InterfaceError)
+    def database_unavailable(request: Request, exc: DBAPIError) -> JSONResponse:
+        # The database is down, restarting or refusing connections: worth trying again soon.
+        # Its error names the server and the statement; they go to the log, not to the client.
+        _log.warning("%s %s: the database is unavailable: %s", request.method, request.url.path, exc.orig)
+        return JSONResponse(
+            {"detail": "the directory's database is unavailable; try again in a few seconds"},
+            status_code=503,
+            headers={"Retry-After": str(DATABASE_RETRY_AFTER_SECONDS)},
+        )
 
     @app.exception_handler(_NotModified)
     def not_modified(request: Request, exc: _NotModified) -> Response:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import lru_cache
@@ -10,12 +11,14 @@ from pathlib import Path
 import orjson
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DisconnectionError
 
 DEFAULT_URL = "sqlite:///var/servicemap.db"
 # SQLite reads the file through a memory map up to this size: a page read is then a memory
 # access, not a system call and a copy, and the worker processes of the API share the pages.
-# (A directory of 100,000 services is some 900 MB.)
-SQLITE_MMAP_BYTES = 1 << 30
+# (A directory of 100,000 services is some 1.3 GB, its stored service documents 0.5 GB of it;
+# this is the most SQLite maps, just under 2 GiB.)
+SQLITE_MMAP_BYTES = 0x7FFF0000
 # SQLite connections kept open per engine: as many as the threads of anyio's default limiter,
 # in which the API's and the web page's synchronous routes each hold one.
 SQLITE_POOL_SIZE = 40
@@ -48,16 +51,38 @@ def request_engine(url: str) -> Engine:
 
 
 @contextmanager
-def reading(engine: Engine) -> Iterator[Connection]:
+def reading(engine: Engine, *, one_statement_each: bool = False) -> Iterator[Connection]:
     """A connection for reads in one snapshot, ended by COMMIT where closing it would roll
     back: psycopg forgets the statements it has prepared on a connection at every rollback, so
     reads ended that way were planned anew each time (0.2-0.5 ms a statement on PostgreSQL,
     most of a search's display reads). An error still rolls back. Only for reads: what is
-    written in it is kept."""
+    written in it is kept.
+
+    With `one_statement_each` the caller's reads are each one statement, a snapshot of its
+    own, and PostgreSQL runs them without a transaction: its BEGIN and COMMIT were two of the
+    three round trips of reading a stored service body."""
     with engine.connect() as connection:
+        if one_statement_each and connection.dialect.name == "postgresql":
+            connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
         if connection.in_transaction():
             connection.commit()
+
+
+def _refuse_closed_connection(dbapi_connection, _record, _proxy) -> None:
+    """A pooled PostgreSQL connection that the server has closed (a restart, an administrator,
+    an idle timeout) is replaced before anyone uses it: the pool retries the checkout on
+    another. Seen on the socket, which then reads as ready although no statement is in
+    flight, instead of by pool_pre_ping's query: that was a round trip at every checkout, a
+    third of the time an API request reads a stored service body in."""
+    if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
+        raise DisconnectionError("PostgreSQL has closed this pooled connection")
+
+
+def _has_input(descriptor: int) -> bool:
+    poller = select.poll()
+    poller.register(descriptor, select.POLLIN)
+    return bool(poller.poll(0))
 
 
 def one_of(dialect: str, ids: Sequence[object]) -> tuple[str, object]:
@@ -84,13 +109,14 @@ def _engine(url: str) -> Engine:
         # ranking takes (tens of milliseconds per query), and a publish gains nothing from it.
         # Index pages are in memory: at the default random_page_cost the planner checks every
         # document of a version against a broad query rather than read the GIN index.
-        return create_engine(
+        engine = create_engine(
             url,
-            pool_pre_ping=True,
             isolation_level="REPEATABLE READ",
             connect_args={"options": "-c jit=off -c random_page_cost=1.1"},
             json_serializer=json_text,
         )
+        event.listen(engine, "checkout", _refuse_closed_connection)
+        return engine
     database = make_url(url).database
     pooling = {}
     if database and database != ":memory:":
