@@ -49,7 +49,7 @@ def service_bodies(connection: Connection, url: str, version: str, service_ids: 
     bodies = {i: body for i in service_ids if (body := cached_service_body(url, version, i)) is not None}
     missing = [i for i in service_ids if i not in bodies]
     for service_id, body in service_documents(connection, version, missing).items():
-        bodies[service_id] = _remember(url, version, service_id, body)
+        bodies[service_id] = remember_service_body(url, version, service_id, body)
     return [bodies[i] for i in service_ids if i in bodies]
 
 
@@ -62,10 +62,11 @@ def service_body(connection: Connection, url: str, version: str, service_id: str
     found = service_documents(connection, version, [service_id])
     if not found:
         return None  # not kept: an unknown id must not push known ones out
-    return _remember(url, version, service_id, found[service_id])
+    return remember_service_body(url, version, service_id, found[service_id])
 
 
-def _remember(url: str, version: str, service_id: str, body: bytes) -> bytes:
+def remember_service_body(url: str, version: str, service_id: str, body: bytes) -> bytes:
+    """Keep `body` for `cached_service_body`, pushing out the body least recently asked for."""
     with _BODIES_LOCK:
         _BODIES[(url, version, service_id)] = body
         if len(_BODIES) > SERVICE_BODY_CACHE:

@@ -75,13 +75,17 @@ def _refuse_closed_connection(dbapi_connection, _record, _proxy) -> None:
     another. Seen on the socket, which then reads as ready although no statement is in
     flight, instead of by pool_pre_ping's query: that was a round trip at every checkout, a
     third of the time an API request reads a stored service body in."""
-    if dbapi_connection.closed or _has_input(dbapi_connection.fileno()):
+    if closed_by_server(dbapi_connection):
         raise DisconnectionError("PostgreSQL has closed this pooled connection")
 
 
-def _has_input(descriptor: int) -> bool:
+def closed_by_server(connection) -> bool:
+    """Whether an idle psycopg connection (synchronous or async) is closed, or its socket
+    reads as ready: with no statement in flight, that is the server closing it."""
+    if connection.closed:
+        return True
     poller = select.poll()
-    poller.register(descriptor, select.POLLIN)
+    poller.register(connection.fileno(), select.POLLIN)
     return bool(poller.poll(0))
 
 
