@@ -1,5 +1,5 @@
-"""The read-only HSDS 3.0 API over the published directory: a thin layer over `search`,
-the publish tables and the HSDS export's nesting, with every error mapped here, once."""
+"""The read-only HSDS 3.0 API over the published directory: a thin layer over `search` and
+the publish's tables and stored service documents, with every error mapped here, once."""
 
 import logging
 import math
