@@ -11,7 +11,6 @@ on the loop. (SQLAlchemy's asyncio layer over the same driver gave 3,000 and 20 
 from __future__ import annotations
 
 import psycopg
-from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import bindparam
 from sqlalchemy import select as select_columns
@@ -46,11 +45,10 @@ class PostgresBodies:
     def __init__(self, url: str) -> None:
         self._pool = AsyncConnectionPool(
             make_url(url).set(drivername="postgresql").render_as_string(hide_password=False),
-            min_size=1,
+            min_size=BODY_CONNECTIONS,  # all opened at once: growing one at a time stalled a burst
             max_size=BODY_CONNECTIONS,
             timeout=CONNECTION_WAIT_SECONDS,
             kwargs={"autocommit": True},
-            check=_refuse_closed,
             open=False,
         )
         self._opened = False
@@ -61,21 +59,21 @@ class PostgresBodies:
             self._opened = True
             await self._pool.open(wait=False)
         try:
-            async with self._pool.connection() as connection:
-                cursor = await connection.execute(_BODY_SQL, {"version": version_id, "id": service_id})
-                row = await cursor.fetchone()
+            # A connection the server has closed (a restart, an administrator) is closed here,
+            # so that the pool replaces it, and the next is taken at once: after a restart
+            # every pooled one is closed, and the pool's own check waits longer after each.
+            for _ in range(BODY_CONNECTIONS + 1):
+                async with self._pool.connection() as connection:
+                    if closed_by_server(connection):
+                        await connection.close()
+                        continue
+                    cursor = await connection.execute(_BODY_SQL, {"version": version_id, "id": service_id})
+                    row = await cursor.fetchone()
+                    return row[0].encode() if row else None
+            raise psycopg.OperationalError(f"{BODY_CONNECTIONS + 1} connections in a row were closed")
         except psycopg.Error as exc:  # raised as SQLAlchemy's, as the API's other reads raise them
             raise DBAPIError.instance(_BODY_SQL, None, exc, psycopg.Error) from exc
-        return row[0].encode() if row else None
 
     async def close(self) -> None:
         if self._opened:
             await self._pool.close()
-
-
-async def _refuse_closed(connection: AsyncConnection) -> None:
-    """A connection the server has closed (a restart, an administrator) is replaced before a
-    read uses it, as the synchronous pools' are."""
-    if closed_by_server(connection):
-        await connection.close()  # else the pool, seeing it open, takes it back and offers it again
-        raise ConnectionError("PostgreSQL has closed this pooled connection")

@@ -186,7 +186,7 @@ def write_service_documents(connection: Connection, version_id: str) -> None:
         return
     taxonomy = _taxonomy_rows(connection, version_id)
     for start in range(0, len(ids), DOCUMENT_BATCH):
-        objects = service_objects(connection, version_id, ids[start : start + DOCUMENT_BATCH], taxonomy)
+        objects = _service_objects(connection, version_id, ids[start : start + DOCUMENT_BATCH], taxonomy)
         bulk_insert(
             connection,
             t.ServiceDocument.__table__,
@@ -211,14 +211,14 @@ def service_documents(
     return {row["service_id"]: row["body"].encode() for row in rows}
 
 
-def service_objects(
+def _service_objects(
     connection: Connection,
     version_id: str,
     service_ids: Sequence[str],
     taxonomy: tuple[list[dict], list[dict]],
 ) -> list[dict]:
-    """HSDS service objects for `service_ids`, in that order, nested from their rows;
-    `taxonomy` is `_taxonomy_rows` of the version, which every object refers to."""
+    """HSDS service objects for `service_ids`, nested from their rows; `taxonomy` is
+    `_taxonomy_rows` of the version, which every object refers to."""
     _begin(connection)
     dialect = connection.dialect
     with driver_cursor(connection) as cursor:
@@ -227,8 +227,7 @@ def service_objects(
     used = {r["taxonomy_term_id"] for r in tables["attribute"]}
     tables["taxonomy_term"] = [term for term in terms if term["id"] in used]
     tables["taxonomy"] = taxonomies
-    by_id = {s["id"]: s for s in nest_services(tables)}
-    return [by_id[i] for i in service_ids if i in by_id]
+    return nest_services(tables)
 
 
 def _begin(connection: Connection) -> None:
