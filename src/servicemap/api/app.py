@@ -216,6 +216,8 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        if stored_bodies is not None:
+            await stored_bodies.open()
         yield
         if stored_bodies is not None:
             await stored_bodies.close()

@@ -38,9 +38,8 @@ _BODY_SQL = str(
 
 
 class PostgresBodies:
-    """The bodies of one PostgreSQL directory; its pool opens at the first read and holds up
-    to BODY_CONNECTIONS connections, each reading in autocommit (a body is one statement,
-    consistent on its own)."""
+    """The bodies of one PostgreSQL directory, read through a pool of BODY_CONNECTIONS
+    connections, each in autocommit (a body is one statement, consistent on its own)."""
 
     def __init__(self, url: str) -> None:
         self._pool = AsyncConnectionPool(
@@ -53,11 +52,16 @@ class PostgresBodies:
         )
         self._opened = False
 
-    async def body(self, version_id: str, service_id: str) -> bytes | None:
-        """The stored JSON of `service_id` in `version_id`, None when that version has none."""
+    async def open(self) -> None:
+        """Start connecting, in the background: at the API's start, so that the first requests
+        do not wait for the connections (a burst of them waited seconds), or at the first read."""
         if not self._opened:
             self._opened = True
             await self._pool.open(wait=False)
+
+    async def body(self, version_id: str, service_id: str) -> bytes | None:
+        """The stored JSON of `service_id` in `version_id`, None when that version has none."""
+        await self.open()
         try:
             # A connection the server has closed (a restart, an administrator) is closed here,
             # so that the pool replaces it, and the next is taken at once: after a restart
