@@ -4,7 +4,7 @@ async connection pool.
 A body is one indexed row, so its read is mostly the round trip to the server. Handed to a
 worker thread, as the API's other PostgreSQL reads are, each also paid the hand-off there and
 back and the wait for the interpreter lock: at 100,000 services with 20 connections as fast
-as they go, 3,100-3,700 requests/s with p99 14-15 ms, against 5,000-5,150 and 9-10 ms awaited
+as they go, 3,100-3,700 requests/s with p99 14-15 ms, against 5,000-5,100 and 9-11 ms awaited
 on the loop. (SQLAlchemy's asyncio layer over the same driver gave 3,000 and 20 ms.)
 """
 
