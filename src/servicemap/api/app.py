@@ -376,11 +376,11 @@ def create_app(
         return _page_response(bodies, total, page, per_page, served.headers)
 
     def read_service(served: Served, service_id: str) -> tuple[Served, bytes | None]:
-        """A body not sent before: one read of the document the publish stored. When the
-        version `served` names has no such service (an unknown id, or a version pruned
-        meanwhile), the current version is read and asked too, so a 404 names the current
-        version. Each read is one statement, consistent on its own."""
-        with reading(request_engine(database_url), one_statement_each=True) as connection:
+        """A body not sent before, read in one snapshot from the document the publish stored;
+        when the version `served` names has no such service (an unknown id, or a version pruned
+        meanwhile), the version current in that snapshot is asked too, so a 404 names the
+        current version. On PostgreSQL only for that: its bodies are read by `stored_bodies`."""
+        with reading(request_engine(database_url)) as connection:
             body = queries.service_body(connection, database_url, served.version.id, service_id)
             if body is None:
                 latest = current_version(database_url, connection)

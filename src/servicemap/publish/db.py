@@ -51,19 +51,13 @@ def request_engine(url: str) -> Engine:
 
 
 @contextmanager
-def reading(engine: Engine, *, one_statement_each: bool = False) -> Iterator[Connection]:
+def reading(engine: Engine) -> Iterator[Connection]:
     """A connection for reads in one snapshot, ended by COMMIT where closing it would roll
     back: psycopg forgets the statements it has prepared on a connection at every rollback, so
     reads ended that way were planned anew each time (0.2-0.5 ms a statement on PostgreSQL,
     most of a search's display reads). An error still rolls back. Only for reads: what is
-    written in it is kept.
-
-    With `one_statement_each` the caller's reads are each one statement, a snapshot of its
-    own, and PostgreSQL runs them without a transaction: its BEGIN and COMMIT were two of the
-    three round trips of reading a stored service body."""
+    written in it is kept."""
     with engine.connect() as connection:
-        if one_statement_each and connection.dialect.name == "postgresql":
-            connection.execution_options(isolation_level="AUTOCOMMIT")
         yield connection
         if connection.in_transaction():
             connection.commit()
