@@ -31,7 +31,13 @@ from servicemap.api.current import CurrentVersion
 from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
 from servicemap.hsds.validator import validate_service
-from servicemap.publish import NoDirectoryPublished, create_schema, engine_for, publish_directory
+from servicemap.publish import (
+    NoDirectoryPublished,
+    create_schema,
+    engine_for,
+    publish_directory,
+    read_services,
+)
 from servicemap.publish.db import SQLITE_POOL_SIZE, request_engine
 from servicemap.records import Label, SourceRef
 from servicemap.search import amsterdam_now, rank
@@ -700,7 +706,7 @@ def test_a_search_on_sqlite_never_waits_for_a_connection(tmp_path):
 
 @pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
 def test_connections_postgresql_closed_are_replaced_before_a_request_uses_them(published_db):
-    ids = [row.id for row in current_services(published_db)]
+    ids = sorted(s.id for s in read_services(published_db))
     with serving(create_app(published_db)) as base, httpx.Client(base_url=base) as api:
         # Every pool of the API holds a connection: by id, searched, listed.
         assert api.get(f"/services/{ids[0]}").status_code == 200
@@ -725,11 +731,3 @@ def test_connections_postgresql_closed_are_replaced_before_a_request_uses_them(p
         ]
 
     assert [a.status_code for a in answers] == [200, 200, 200], [a.text[:200] for a in answers]
-
-
-def current_services(url: str):
-    with engine_for(url).connect() as connection:
-        return connection.exec_driver_sql(
-            "SELECT s.id FROM service s JOIN directory_version v ON v.id = s.directory_version_id "
-            "WHERE v.is_current ORDER BY s.id"
-        ).all()
