@@ -147,7 +147,7 @@ def make_queries(
 
 
 def bare(url: str, query: str) -> None:
-    """The reference: one FTS5 bm25 (or tsvector ts_rank_cd) query over the same index."""
+    """The reference: one FTS5 bm25 (or tsvector ts_rank, as search ranks) query over the same index."""
     terms = [stem(w) for w in words(query) if w not in STOP_WORDS]
     if not terms:
         return
@@ -157,7 +157,7 @@ def bare(url: str, query: str) -> None:
             match = " & ".join(f"'{t}':*" for t in terms)
             sql = (
                 "SELECT service_id FROM service_search, to_tsquery('simple', :m) q "
-                "WHERE document @@ q ORDER BY ts_rank_cd(document, q) DESC LIMIT 10"
+                "WHERE document @@ q ORDER BY ts_rank(document, q) DESC LIMIT 10"
             )
         else:
             match = " AND ".join(f'"{t}"*' for t in terms)

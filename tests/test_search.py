@@ -217,4 +217,4 @@ def test_a_search_runs_prepared_statements_once_a_connection_has_seen_them(publi
         pooled = [stack.enter_context(engine.connect()) for _ in range(engine.pool.checkedin())]
         listed = text("SELECT statement FROM pg_prepared_statements")
         prepared = [statement for connection in pooled for statement in connection.execute(listed).scalars()]
-    assert any("ts_rank_cd" in statement for statement in prepared), prepared
+    assert any("ts_rank(" in statement for statement in prepared), prepared
