@@ -26,7 +26,7 @@ from sqlalchemy.engine import make_url
 
 from servicemap.api import app as app_module
 from servicemap.api import create_app
-from servicemap.api.app import SQLITE_SEARCHERS
+from servicemap.api.app import SEARCHERS
 from servicemap.api.current import CurrentVersion
 from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
@@ -655,12 +655,11 @@ def test_sqlite_connections_given_back_are_kept_for_the_next_requests(tmp_path):
     assert engine.pool.checkedin() == SQLITE_POOL_SIZE
 
 
-def test_searches_of_a_large_sqlite_directory_take_turns(tmp_path, monkeypatch):
-    """A search of a large directory runs in a thread; run all at once, the searches of a
-    process shared its CPU and each took as long as all together. At most SQLITE_SEARCHERS
-    run at once; the others wait their turn, and every one is answered."""
-    url = f"sqlite:///{tmp_path / 'directory.db'}"
-    publish_directory(url, api_services(), [], run_id="api-run-1")
+def test_searches_in_threads_take_turns(db_url, monkeypatch):
+    """A search of a large directory (of any PostgreSQL one) runs in a thread; run all at
+    once, the searches of a process shared its CPU and each took as long as all together. At
+    most SEARCHERS run at once; the others wait their turn, and every one is answered."""
+    publish_directory(db_url, api_services(), [], run_id="api-run-1")
     monkeypatch.setattr(app_module, "INLINE_SEARCH_SERVICES", 0)  # as for a large directory
     running, most = 0, 0
     lock = threading.Lock()
@@ -670,21 +669,21 @@ def test_searches_of_a_large_sqlite_directory_take_turns(tmp_path, monkeypatch):
         with lock:
             running += 1
             most = max(most, running)
-        time.sleep(0.05)  # as SQLite ranks: the interpreter lock released
+        time.sleep(0.05)  # as a search waits for its database: the interpreter lock released
         with lock:
             running -= 1
         return rank(*args, **kwargs)
 
     monkeypatch.setattr(app_module, "rank", slow_rank)
     with (
-        serving(create_app(url)) as base,
+        serving(create_app(db_url)) as base,
         httpx.Client(base_url=base, timeout=10) as api,
         ThreadPoolExecutor(max_workers=8) as clients,
     ):
         answers = list(clients.map(lambda _: api.get("/services", params={"search": "schulden"}), range(8)))
     assert [a.status_code for a in answers] == [200] * 8
     assert all("Schuldhulpverlening" in names(a.json()) for a in answers)
-    assert most == SQLITE_SEARCHERS
+    assert most == SEARCHERS
 
 
 def test_a_search_on_sqlite_never_waits_for_a_connection(tmp_path):
