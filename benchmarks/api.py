@@ -68,6 +68,8 @@ ERROR_COUNTS = ("connect_errors", "read_errors", "write_errors", "timeouts", "no
 POPULAR = 1_000
 BY_ID = "/services/{id}"
 BY_ID_PACED = "/services/{id}, paced to the target rate"
+# The paced scenario aims this much above the target rate, so that it reaches it.
+PACE_ABOVE_TARGET = 1.1
 BY_ID_POPULAR = f"/services/{{id}}, {POPULAR:,} popular ids"
 SEARCH = "/services?search=…"
 SEARCH_ONE = "/services?search=… (1 client)"
@@ -343,6 +345,13 @@ def active_ids(url: str) -> list[str]:
         )
 
 
+def paced_wait_ms(clients: int, workers: int) -> float:
+    """How long each connection waits after an answer for the paced scenario: the target rate
+    and PACE_ABOVE_TARGET more, since an answer's own time adds to the wait (paced at exactly
+    the target, 20 connections sent 947 requests/s of the 1,000)."""
+    return clients / (PACE_ABOVE_TARGET * TARGETS["by_id_rps_per_worker"] * workers) * 1000
+
+
 def measure(name: str, url: str, queries: list[tuple[str, dict]], args: argparse.Namespace) -> dict:
     rng = random.Random(args.seed)
     ids = active_ids(url)
@@ -352,8 +361,7 @@ def measure(name: str, url: str, queries: list[tuple[str, dict]], args: argparse
     search_paths = [search_path(q, f) for q, f in searches]
     print(f"{name}: {len(ids)} services, {len(searches)} searches", flush=True)
     figures = {"services": len(ids), "searches": len(searches), "scenarios": {}}
-    # Each connection waits this long after an answer: about the target rate in all.
-    pace_ms = args.clients / (TARGETS["by_id_rps_per_worker"] * args.workers) * 1000
+    pace_ms = paced_wait_ms(args.clients, args.workers)
     with Server(url, args.workers) as server:
         for scenario, paths, clients, pace in (
             (BY_ID, id_paths, args.clients, None),
@@ -456,8 +464,8 @@ def markdown(f: dict) -> str:
         f"{f['backends']['generated']}; load from wrk ({f['clients']} connections, a thread each), "
         f"{f['seconds_per_scenario']:g} s per scenario. wrk, the workers and (for the reference) "
         "the direct calls share the machine's CPUs. A paced scenario's connections each wait "
-        f"{f['clients'] / (f['targets']['by_id_rps_per_worker'] * f['workers']) * 1000:g} ms after an "
-        "answer (about the target rate in all): its latency is the API's at that rate, not "
+        f"{paced_wait_ms(f['clients'], f['workers']):.3g} ms after an "
+        "answer (a little above the target rate in all): its latency is the API's at that rate, not "
         "under saturation. Percentiles are of what each request took (sent to whole answer), "
         "as for the direct calls; wrk's own p99, corrected for coordinated omission (it counts "
         "a slow answer once for every request an open-loop client would have sent meanwhile), "
@@ -487,6 +495,8 @@ def markdown(f: dict) -> str:
         many, one, reference = scenarios[SEARCH], scenarios[SEARCH_ONE], scenarios[DIRECT]
         bounded = scenarios[SEARCH_BOUNDED]
         per_worker = by_id["requests_per_second"] / f["workers"]
+        paced_per_worker = paced["requests_per_second"] / f["workers"]
+        paced_met = paced["p99_ms"] < t["by_id_p99_ms"] and paced_per_worker >= t["by_id_rps_per_worker"]
         popular_per_worker = popular["requests_per_second"] / f["workers"]
         ratio = one["p95_ms"] / reference["p95_ms"]
         lines += [
@@ -495,9 +505,10 @@ def markdown(f: dict) -> str:
             f"{t['by_id_rps_per_worker']:g}): {met(per_worker >= t['by_id_rps_per_worker'])} over all ids, "
             f"{met(popular_per_worker >= t['by_id_rps_per_worker'])} over the popular ones.",
             f"- {directory}, `/services/{{id}}` p99: {paced['p99_ms']} ms at "
-            f"{paced['requests_per_second'] / f['workers']:.0f} req/s per worker (paced), "
+            f"{paced_per_worker:.0f} req/s per worker (paced), "
             f"{by_id['p99_ms']} ms saturated with {by_id['clients']} connections (target < "
-            f"{t['by_id_p99_ms']:g}): {met(paced['p99_ms'] < t['by_id_p99_ms'])} at the paced rate, "
+            f"{t['by_id_p99_ms']:g}, at >= {t['by_id_rps_per_worker']:g} req/s per worker): "
+            f"{met(paced_met)} at the paced rate, "
             f"{met(by_id['p99_ms'] < t['by_id_p99_ms'])} saturated.",
             f"- {directory}, search p95: {one['p95_ms']} ms for one client, {bounded['p95_ms']} ms at "
             f"{bounded['requests_per_second']:g} searches/s from {bounded['clients']} connections, "

@@ -304,7 +304,7 @@ def create_app(
     # while another runs Python); on PostgreSQL two keep this process and the server busy
     # (the server ranks one while this process reads the other's answer). At 100,000
     # services under 20 connections as fast as they go, p95: SQLite 87-105 -> 56-61 ms,
-    # PostgreSQL 121 -> 84 ms, each with more searches per second.
+    # PostgreSQL 121 -> 70-74 ms, each with more searches per second.
     readers = None if sqlite else anyio.CapacityLimiter(BODY_READERS)
     searchers = anyio.CapacityLimiter(SEARCHERS)
 
