@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import threading
@@ -23,17 +24,20 @@ from schemathesis import GenerationMode
 from schemathesis.checks import response_schema_conformance, status_code_conformance
 from schemathesis.core.failures import FailureGroup
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 
 from servicemap.api import app as app_module
-from servicemap.api import create_app
+from servicemap.api import create_app, postgres_bodies
 from servicemap.api.app import SEARCHERS
 from servicemap.api.current import CurrentVersion
+from servicemap.api.postgres_bodies import BODY_CONNECTIONS, PostgresBodies
 from servicemap.api.security import SecuritySettings
 from servicemap.hsds.export import export_hsds
 from servicemap.hsds.validator import validate_service
 from servicemap.publish import (
     NoDirectoryPublished,
     create_schema,
+    current_version,
     engine_for,
     publish_directory,
     read_services,
@@ -730,3 +734,58 @@ def test_connections_postgresql_closed_are_replaced_before_a_request_uses_them(p
         ]
 
     assert [a.status_code for a in answers] == [200, 200, 200], [a.text[:200] for a in answers]
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_bodies_asked_for_while_the_connection_reads_come_in_its_next_statement(published_db, monkeypatch):
+    version = current_version(published_db).id
+    with psycopg.connect(make_url(published_db).set(drivername="postgresql").render_as_string(False)) as db:
+        stored = dict(db.execute("SELECT service_id, body FROM service_document").fetchall())
+    ids = sorted(stored)[:12]
+    statements: list[list[str]] = []
+    read = PostgresBodies._read
+
+    async def counted(self, version_id, service_ids):
+        statements.append(list(service_ids))
+        return await read(self, version_id, service_ids)
+
+    monkeypatch.setattr(PostgresBodies, "_read", counted)
+
+    async def ask() -> list[bytes | None]:
+        bodies = PostgresBodies(published_db)
+        await bodies.open()
+        try:
+            # Twelve requests at once, a thirteenth for an id the version lacks, and two for a
+            # version that does not exist: a statement reads one version's bodies only.
+            asked = [(version, i) for i in ids]
+            asked += [(version, "no-such-id"), ("no-such-version", ids[0]), ("no-such-version", ids[1])]
+            return await asyncio.gather(*(bodies.body(v, i) for v, i in asked))
+        finally:
+            await bodies.close()
+
+    answers = asyncio.run(ask())
+
+    assert answers == [stored[i].encode() for i in ids] + [None, None, None]
+    assert BODY_CONNECTIONS == 1  # else the first few are read one each
+    assert statements == [[ids[0]], [*ids[1:], "no-such-id"], [ids[0], ids[1]]]
+
+
+def test_every_body_waiting_for_an_unreachable_database_fails_within_the_wait(monkeypatch):
+    monkeypatch.setattr(postgres_bodies, "CONNECTION_WAIT_SECONDS", 1.0)
+    unreachable = f"postgresql+psycopg://postgres@127.0.0.1:{closed_port()}/servicemap"
+
+    async def ask() -> tuple[list[object], float]:
+        bodies = PostgresBodies(unreachable)
+        started = time.perf_counter()
+        try:
+            answers = await asyncio.gather(
+                *(bodies.body("v", f"id-{n}") for n in range(5)), return_exceptions=True
+            )
+        finally:
+            await bodies.close()
+        return answers, time.perf_counter() - started
+
+    answers, took = asyncio.run(ask())
+
+    assert all(isinstance(a, OperationalError) for a in answers), answers
+    assert took < 1.5  # each waited its one second, not also the second of the one before
