@@ -789,3 +789,30 @@ def test_every_body_waiting_for_an_unreachable_database_fails_within_the_wait(mo
 
     assert all(isinstance(a, OperationalError) for a in answers), answers
     assert took < 1.5  # each waited its one second, not also the second of the one before
+
+
+@pytest.mark.parametrize("db_url", ["postgresql"], indirect=True)
+def test_bodies_behind_a_statement_the_database_holds_fail_within_the_wait(published_db, monkeypatch):
+    monkeypatch.setattr(postgres_bodies, "CONNECTION_WAIT_SECONDS", 1.0)
+    version = current_version(published_db).id
+    ids = sorted(s.id for s in read_services(published_db))[:4]
+    server = make_url(published_db).set(drivername="postgresql").render_as_string(False)
+
+    async def ask() -> list[object]:
+        bodies = PostgresBodies(published_db)
+        await bodies.open()
+        try:
+            async with asyncio.timeout(10):  # without a limit on the statement: for ever
+                return await asyncio.gather(*(bodies.body(version, i) for i in ids), return_exceptions=True)
+        finally:
+            await bodies.close()
+
+    # As a migration would: the documents' table locked until the reads have given up.
+    with psycopg.connect(server) as locking:
+        locking.execute("LOCK TABLE service_document IN ACCESS EXCLUSIVE MODE")
+        started = time.perf_counter()
+        answers = asyncio.run(ask())
+        took = time.perf_counter() - started
+
+    assert all(isinstance(a, OperationalError) for a in answers), answers
+    assert took < 1.5  # the first gave up after its second, and those behind it with it
