@@ -9,20 +9,24 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import anyio
 import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from servicemap.api import app as api_module
+from servicemap.api.app import SEARCHERS
 from servicemap.cli import web_app as serve_app
 from servicemap.publish import current_version, publish_directory, read_service
 from servicemap.records import ClassifiedService, Label
 from servicemap.search import amsterdam_now, search
-from servicemap.web import router
+from servicemap.web import pages, router
 from servicemap.web.reports import REPORTS_PER_HOUR, TooManyReports, list_reports, submit_report
 from tests.conftest import build_service, demo_service_list, service_id
 
@@ -87,6 +91,7 @@ def web_app(database_url: str) -> FastAPI:
     app = FastAPI()
     app.include_router(router)
     app.state.database_url = database_url
+    app.state.searchers = anyio.CapacityLimiter(SEARCHERS)
     return app
 
 
@@ -130,6 +135,42 @@ def served_url(database: str) -> Iterator[str]:
     """The app `servicemap serve` runs: the pages with the API (and its /suggestions) beside them."""
     with serving(serve_app(database, cors_origins=[])) as url:
         yield url
+
+
+def test_page_searches_take_turns_with_the_api_searches(database, monkeypatch):
+    """The page's searches run in the API's turns, SEARCHERS at once per process with the
+    API's own: in FastAPI's thread pool a burst of them ran all at once beside the API's."""
+    monkeypatch.setenv("SERVICEMAP_RATE_LIMIT_PER_SECOND", "1000")  # all from 127.0.0.1
+    monkeypatch.setattr(api_module, "INLINE_SEARCH_SERVICES", 0)  # the API's in threads too
+    running, most = 0, 0
+    lock = threading.Lock()
+
+    def counted(searching):
+        def slow(*args, **kwargs):
+            nonlocal running, most
+            with lock:
+                running += 1
+                most = max(most, running)
+            time.sleep(0.05)  # as a search waits for its database
+            with lock:
+                running -= 1
+            return searching(*args, **kwargs)
+
+        return slow
+
+    monkeypatch.setattr(pages, "search", counted(pages.search))
+    monkeypatch.setattr(api_module, "rank", counted(api_module.rank))
+    paths = [("/zoeken", {"q": "schulden"}), ("/services", {"search": "schulden"})] * 5
+    with (
+        serving(serve_app(database, cors_origins=[])) as url,
+        httpx.Client(base_url=url, timeout=10) as http,
+        ThreadPoolExecutor(max_workers=len(paths)) as clients,
+    ):
+        answers = list(clients.map(lambda asked: http.get(asked[0], params=asked[1]), paths))
+
+    assert [a.status_code for a in answers] == [200] * len(paths)
+    assert all("Schuldhulpverlening" in a.text for a in answers)
+    assert most == SEARCHERS
 
 
 @pytest.fixture(scope="module")

@@ -307,6 +307,7 @@ def create_app(
     # PostgreSQL 121 -> 70-74 ms, each with more searches per second.
     readers = None if sqlite else anyio.CapacityLimiter(BODY_READERS)
     searchers = anyio.CapacityLimiter(SEARCHERS)
+    app.state.searchers = searchers  # the professionals' search page takes the same turns
 
     def search_page(
         served: Served, search_text: str, filters: SearchFilters, page: int, per_page: int

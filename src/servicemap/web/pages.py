@@ -6,10 +6,13 @@ text (Jinja2 autoescape), and a website is a link only when it is http(s).
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import datetime
 from importlib import resources
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import anyio
 import phonenumbers
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -166,7 +169,21 @@ def _chip_href(filters: dict[str, str], name: str, value: str) -> str:
     return "/zoeken" + ("?" + urlencode(chosen) if chosen else "")
 
 
+def _in_search_turns(endpoint: Callable[..., HTMLResponse]) -> Callable[..., HTMLResponse]:
+    """`endpoint`, a page that searches, run in a thread in the turns the API's searches take
+    (`request.app.state.searchers`, see `servicemap.api.create_app`): in FastAPI's own thread
+    pool, a burst of page searches would run all at once beside the API's, sharing the CPU."""
+
+    @functools.wraps(endpoint)  # FastAPI reads the parameters from the endpoint's signature
+    async def in_turn(request: Request, **parameters: object) -> HTMLResponse:
+        page = functools.partial(endpoint, request, **parameters)
+        return await anyio.to_thread.run_sync(page, limiter=request.app.state.searchers)
+
+    return in_turn
+
+
 @router.get("/zoeken", response_class=HTMLResponse)
+@_in_search_turns
 def search_page(
     request: Request,
     q: str | None = None,
