@@ -368,9 +368,24 @@ def test_a_service_is_the_exported_hsds_object_with_its_lineage(api, directory_u
     assert datetime.fromisoformat(body["last_modified"]) == LATER
 
 
-def test_listed_services_have_the_same_shape_as_one_service(api):
+def test_listed_services_are_hsds_listings_of_one_service(api):
+    """HSDS 3.0's `/services` lists each service by its one-to-one fields (service_list.json)."""
     listed = api.get("/services", params={"search": "mantelzorg"}).json()["contents"][0]
-    assert api.get(f"/services/{listed['id']}").json() == listed
+    body = api.get(f"/services/{listed['id']}").json()
+
+    def one_to_one(obj: dict) -> dict:
+        return {k: v for k, v in obj.items() if not isinstance(v, list | dict)}
+
+    assert validate_service(listed) == []
+    assert listed == {**one_to_one(body), "organization": one_to_one(body["organization"])}
+    assert {"phones", "service_at_locations", "attributes", "metadata"} <= body.keys()
+    assert len(listed) < len(body)
+
+
+def test_full_lists_each_service_as_one_service_gives_it(api):
+    listed = api.get("/services", params={"search": "mantelzorg", "full": "true"}).json()["contents"]
+    assert listed
+    assert [api.get(f"/services/{s['id']}").json() for s in listed] == listed
 
 
 @pytest.mark.parametrize("path", ["/services/", "/organizations/"])
@@ -544,10 +559,11 @@ def test_fuzzing_the_openapi_document_finds_no_server_error(base, directory_url)
     assert len(sent) >= 7 * FUZZ_EXAMPLES
 
 
-def test_every_service_body_validates_as_hsds_3(api):
+def test_every_service_body_and_listing_validates_as_hsds_3(api):
     listed = api.get("/services", params={"per_page": 100}).json()["contents"]
     assert len(listed) == 6
     for service in listed:
+        assert validate_service(service) == [], service["name"]
         body = api.get(f"/services/{service['id']}").json()
         assert validate_service(body) == [], body["name"]
 
@@ -592,7 +608,7 @@ def test_one_service_answers_304_to_a_client_with_the_current_version(api):
     assert first.headers["etag"] == api.get("/").headers["etag"]
     cached = api.get(f"/services/{service['id']}", headers={"If-None-Match": first.headers["etag"]})
     assert (cached.status_code, cached.content) == (304, b"")
-    assert api.get(f"/services/{service['id']}", headers={"If-None-Match": '"older"'}).json() == service
+    assert api.get(f"/services/{service['id']}", headers={"If-None-Match": '"older"'}).json() == first.json()
 
 
 def test_pages_and_single_services_after_a_second_publish_show_only_the_current_version(tmp_path):
@@ -608,9 +624,11 @@ def test_pages_and_single_services_after_a_second_publish_show_only_the_current_
     exported = json.loads((tmp_path / "export" / "services.json").read_text(encoding="utf-8"))
     with serving(create_app(url)) as base, httpx.Client(base_url=base) as api:
         listed = api.get("/services", params={"per_page": 100}).json()["contents"]
+        full = api.get("/services", params={"per_page": 100, "full": "true"}).json()["contents"]
         one_by_one = [api.get(f"/services/{s['id']}").json() for s in exported]
-    assert sorted(listed, key=lambda s: s["id"]) == sorted(exported, key=lambda s: s["id"])
+    assert sorted(full, key=lambda s: s["id"]) == sorted(exported, key=lambda s: s["id"])
     assert one_by_one == exported
+    assert len(listed) == len(exported)
     assert all(s["description"].endswith("Nieuw: ook op zaterdag.") for s in listed)
 
 

@@ -1,6 +1,7 @@
 """The schema is created and upgraded by the Alembic migrations: a directory published under
 an older revision is upgraded in place and reads back intact, on SQLite and PostgreSQL."""
 
+import json
 from datetime import UTC, datetime
 
 import pytest
@@ -67,7 +68,7 @@ def publish_at_revision_1(url: str, services, tmp_path, *, stamped: bool):
 def test_an_empty_database_is_created_at_the_newest_revision_matching_the_tables(empty_url):
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == head_revision() == "0010"
+    assert schema_revision(empty_url) == head_revision() == "0011"
     assert schema_differences(empty_url) == []
 
 
@@ -90,7 +91,7 @@ def test_a_directory_published_at_revision_1_is_upgraded_and_reads_back_intact(
 
     migrate(empty_url)
 
-    assert schema_revision(empty_url) == "0010"
+    assert schema_revision(empty_url) == "0011"
     assert current_version(empty_url) == old_version
     services = read_services(empty_url, old_version.id)
     assert {s.name: as_published(s) for s in services} == {s.name: as_published(s) for s in demo_services}
@@ -299,11 +300,13 @@ def test_revision_9_tags_an_older_postgresql_search_index_with_what_each_service
     assert [h.name for h in search(empty_url, "huur", include_inactive=True)] == ["Juridisch Spreekuur"]
 
 
-def test_revision_10_stores_the_documents_of_the_versions_published_before_it(empty_url, demo_services):
+def test_revisions_10_and_11_store_the_documents_of_the_versions_published_before_them(
+    empty_url, demo_services
+):
     migrate(empty_url)
     publish_directory(empty_url, demo_services, [], run_id="run-1")
     publish_directory(empty_url, demo_services[:-1], [], run_id="run-2")  # the last one inactive
-    stored = "SELECT directory_version_id, service_id, body FROM service_document ORDER BY 1, 2"
+    stored = "SELECT directory_version_id, service_id, body, listing FROM service_document ORDER BY 1, 2"
     with engine_for(empty_url).begin() as connection:
         published = connection.exec_driver_sql(stored).all()
         connection.exec_driver_sql("DROP TABLE service_document")  # back to what revision 9 left
@@ -317,3 +320,25 @@ def test_revision_10_stores_the_documents_of_the_versions_published_before_it(em
         migrated = connection.exec_driver_sql(stored).all()
     assert len(published) == 2 * len(demo_services)
     assert migrated == published
+
+
+def test_revision_11_lists_each_stored_document_by_its_one_to_one_fields(empty_url, demo_services):
+    migrate(empty_url)
+    publish_directory(empty_url, demo_services, [], run_id="run-1")
+    publish_directory(empty_url, demo_services[:-1], [], run_id="run-2")
+    stored = "SELECT directory_version_id, service_id, body, listing FROM service_document ORDER BY 1, 2"
+    with engine_for(empty_url).begin() as connection:
+        published = connection.exec_driver_sql(stored).all()
+        connection.exec_driver_sql("ALTER TABLE service_document DROP COLUMN listing")  # as 0010 left it
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0010'")
+
+    migrate(empty_url)
+
+    assert schema_revision(empty_url) == head_revision()
+    assert schema_differences(empty_url) == []
+    with engine_for(empty_url).connect() as connection:
+        migrated = connection.exec_driver_sql(stored).all()
+    assert len(published) == 2 * len(demo_services)
+    assert migrated == published
+    listing = json.loads(migrated[0].listing)
+    assert listing["id"] == migrated[0].service_id and "phones" not in listing

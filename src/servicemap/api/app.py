@@ -136,6 +136,11 @@ class ServicesQuery(BaseModel):
     include_inactive: bool = Field(
         False, description="Also services no longer found on their sources (status 'inactive')"
     )
+    full: bool = Field(
+        False,
+        description="Each service fully nested, as `/services/{id}` gives it; by default, as HSDS 3.0 "
+        "lists services, its one-to-one fields with its organization",
+    )
     postcode: str | None = Field(
         None, max_length=MAX_FILTER_LENGTH, description="Services near this postcode ('3511 AB')"
     )
@@ -310,14 +315,15 @@ def create_app(
     app.state.searchers = searchers  # the professionals' search page takes the same turns
 
     def search_page(
-        served: Served, search_text: str, filters: SearchFilters, page: int, per_page: int
+        served: Served, search_text: str, filters: SearchFilters, page: int, per_page: int, full: bool
     ) -> tuple[Served, list[bytes], int]:
         """A page of services and their number, read in one snapshot and at most one trip to a
         worker thread: a search answers in about a millisecond on a small directory, which more
         trips and reads (a connection opened in a dependency, the version read again) would double.
         When a publish has made another version current since `served` was known, the page is
         served as the version the search read. A search ranks its hits (at most
-        MAX_SEARCH_HITS) and pages them; a list reads one page."""
+        MAX_SEARCH_HITS) and pages them; a list reads one page. Each service as HSDS 3.0 lists
+        it, or `full`."""
         with reading(request_engine(database_url)) as connection:
             start = (page - 1) * per_page
             if search_text.strip():
@@ -332,7 +338,7 @@ def create_app(
                 total = found.total
             if found.version != served.version.id:
                 served = Served.of(current_version(database_url, connection))
-            return served, queries.service_bodies(connection, database_url, found.version, ids), total
+            return served, queries.service_bodies(connection, database_url, found.version, ids, full), total
 
     @_takes_request(
         app,
@@ -340,6 +346,9 @@ def create_app(
         response_model=Page,
         responses={**_CACHED, **_ERRORS},
         summary="Search or list services",
+        description="A page of services, each as HSDS 3.0 lists it: its one-to-one fields and its "
+        "organization's (no phones, locations, taxonomy terms or lineage; `full=true` or "
+        "`/services/{id}` gives those).",
         openapi_extra={"parameters": _query_parameters(ServicesQuery)},
     )
     async def list_services(request: Request) -> Response:
@@ -372,10 +381,10 @@ def create_app(
         search_text, page, per_page = asked.search or "", asked.page, asked.per_page
         served = known_version(request)
         if sqlite and served.version.services <= INLINE_SEARCH_SERVICES:
-            served, bodies, total = search_page(served, search_text, filters, page, per_page)
+            served, bodies, total = search_page(served, search_text, filters, page, per_page, asked.full)
         else:
             served, bodies, total = await anyio.to_thread.run_sync(
-                search_page, served, search_text, filters, page, per_page, limiter=searchers
+                search_page, served, search_text, filters, page, per_page, asked.full, limiter=searchers
             )
         return _page_response(bodies, total, page, per_page, served.headers)
 
@@ -568,7 +577,7 @@ def _page_response(
     """The HSDS page around service bodies serialized before: no service is parsed, validated
     or serialized again, nor the page's own fields (a model of them cost 50 us a search)."""
     head = orjson.dumps(_page_fields(len(bodies), total, page, per_page))[:-1]
-    content = head + b',"contents":[' + b",".join(bodies) + b"]}"
+    content = b"".join((head, b',"contents":[', b",".join(bodies), b"]}"))
     return Response(content, media_type="application/json", headers=headers)
 
 

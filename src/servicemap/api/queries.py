@@ -20,11 +20,11 @@ from servicemap.publish.documents import service_documents
 from servicemap.publish.rows import DOMAIN_TAXONOMY
 from servicemap.publish.text import words
 
-# Service bodies kept per process (some 5 KB each): one version's body never changes.
+# Service bodies kept per process (some 5 KB each, a listing 1 KB): one version's never change.
 SERVICE_BODY_CACHE = 8192
 MIN_SUGGESTION_PREFIX = 2
 MAX_SUGGESTIONS = 20
-_BODIES: OrderedDict[tuple[str, str, str], bytes] = OrderedDict()
+_BODIES: OrderedDict[tuple[str, str, str, bool], bytes] = OrderedDict()
 _BODIES_LOCK = threading.Lock()  # sync routes run in a thread pool
 # Which kind of term a suggestion list shows first when two match equally well.
 SUGGESTION_KINDS = ("domain", "synonym", "service")
@@ -34,22 +34,30 @@ def _table(model) -> Table:
     return model.__table__
 
 
-def cached_service_body(url: str, version: str, service_id: str) -> bytes | None:
-    """The body `service_body` read before, None when it has not (yet)."""
+def cached_service_body(url: str, version: str, service_id: str, full: bool = True) -> bytes | None:
+    """The body (`full`) or listing read before, None when it has not (yet)."""
+    key = (url, version, service_id, full)
     with _BODIES_LOCK:
-        body = _BODIES.get((url, version, service_id))
+        body = _BODIES.get(key)
         if body is not None:
-            _BODIES.move_to_end((url, version, service_id))
+            _BODIES.move_to_end(key)
         return body
 
 
-def service_bodies(connection: Connection, url: str, version: str, service_ids: Sequence[str]) -> list[bytes]:
-    """The JSON bodies of `service_ids` that `version` has, in that order: those sent before
-    from the cache, the others read in one go and kept."""
-    bodies = {i: body for i in service_ids if (body := cached_service_body(url, version, i)) is not None}
+def service_bodies(
+    connection: Connection, url: str, version: str, service_ids: Sequence[str], full: bool = True
+) -> list[bytes]:
+    """The JSON of `service_ids` that `version` has, in that order, as full objects or (not
+    `full`) as their listings: those sent before from the cache, the others read in one go and
+    kept."""
+    bodies = {}
+    for service_id in service_ids:
+        body = cached_service_body(url, version, service_id, full)
+        if body is not None:
+            bodies[service_id] = body
     missing = [i for i in service_ids if i not in bodies]
-    for service_id, body in service_documents(connection, version, missing).items():
-        bodies[service_id] = remember_service_body(url, version, service_id, body)
+    for service_id, body in service_documents(connection, version, missing, full=full).items():
+        bodies[service_id] = remember_service_body(url, version, service_id, body, full)
     return [bodies[i] for i in service_ids if i in bodies]
 
 
@@ -65,10 +73,11 @@ def service_body(connection: Connection, url: str, version: str, service_id: str
     return remember_service_body(url, version, service_id, found[service_id])
 
 
-def remember_service_body(url: str, version: str, service_id: str, body: bytes) -> bytes:
-    """Keep `body` for `cached_service_body`, pushing out the body least recently asked for."""
+def remember_service_body(url: str, version: str, service_id: str, body: bytes, full: bool = True) -> bytes:
+    """Keep `body` (a listing when not `full`) for `cached_service_body`, pushing out the one
+    least recently asked for."""
     with _BODIES_LOCK:
-        _BODIES[(url, version, service_id)] = body
+        _BODIES[(url, version, service_id, full)] = body
         if len(_BODIES) > SERVICE_BODY_CACHE:
             _BODIES.popitem(last=False)
     return body

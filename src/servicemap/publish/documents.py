@@ -1,6 +1,7 @@
 """Each published service as one Open Referral HSDS 3.0 object, nested with its organization,
 locations, phones, schedules, taxonomy terms and lineage, and stored with its version as the
-JSON the API sends (`service_document`).
+JSON the API sends (`service_document`): `body` for `/services/{id}`, `listing` (its one-to-one
+fields, see `service_listing`) for a page of `/services`.
 
 `/services/{id}` and a page of search results then read one row per service instead of
 rows of nine tables: on PostgreSQL each of those reads was a round trip, and together they
@@ -61,14 +62,22 @@ class _Read:
     _processors: WeakKeyDictionary = field(default_factory=WeakKeyDictionary)
 
     @classmethod
-    def of(cls, model, column: str, through: tuple[object, str, str] | None = None) -> _Read:
+    def of(
+        cls,
+        model,
+        column: str,
+        through: tuple[object, str, str] | None = None,
+        columns: tuple[str, ...] | None = None,
+    ) -> _Read:
+        """The read of `model`'s rows by `column`; of all its columns but the version, or of
+        `columns` (which must hold the primary key's after the version)."""
         table = model.__table__
         _check_keyed(table, column)
         link = None
         if through is not None:
             link = (through[0].__table__, through[1], through[2])
             _check_keyed(link[0], link[2])
-        names = tuple(c.name for c in table.c if c.name != "directory_version_id")
+        names = columns or tuple(c.name for c in table.c if c.name != "directory_version_id")
         key = [c.name for c in table.primary_key.columns]
         order = (["position"] if "position" in table.c else []) + key[1:]
         return cls(
@@ -168,7 +177,27 @@ _READS = {
     "address": _Read.of(t.Address, "location_id", through=(t.ServiceAtLocation, "location_id", "service_id")),
     "organization": _Read.of(t.Organization, "id", through=(t.Service, "organization_id", "id")),
 }
-_DOCUMENTS = _Read.of(t.ServiceDocument, "service_id")
+# The stored JSON by form: the full object (`body`) or the listing (`listing`), each read alone.
+_DOCUMENTS = {
+    full: _Read.of(t.ServiceDocument, "service_id", columns=("service_id", "body" if full else "listing"))
+    for full in (True, False)
+}
+
+
+def service_listing(service: dict) -> dict:
+    """`service` as HSDS 3.0's `/services` lists it (schema/compiled/service_list.json): its
+    one-to-one fields, and its organization and program by theirs. The lists of child objects
+    (phones, locations, taxonomy terms, lineage) are left to `/services/{id}`: a page of 25
+    listings is a sixth of the bytes of 25 full objects."""
+    listed = _one_to_one(service)
+    for one in ("organization", "program"):
+        if isinstance(service.get(one), dict):
+            listed[one] = _one_to_one(service[one])
+    return listed
+
+
+def _one_to_one(obj: dict) -> dict:
+    return {name: value for name, value in obj.items() if not isinstance(value, list | dict)}
 
 
 def write_service_documents(connection: Connection, version_id: str) -> None:
@@ -193,22 +222,30 @@ def write_service_documents(connection: Connection, version_id: str) -> None:
             [
                 # orjson writes moments as isoformat does ('+00:00', not 'Z'), as the export's
                 # JSON does, and some ten times faster than json.
-                {"directory_version_id": version_id, "service_id": o["id"], "body": orjson.dumps(o).decode()}
+                {
+                    "directory_version_id": version_id,
+                    "service_id": o["id"],
+                    "body": orjson.dumps(o).decode(),
+                    "listing": orjson.dumps(service_listing(o)).decode(),
+                }
                 for o in objects
             ],
         )
 
 
 def service_documents(
-    connection: Connection, version_id: str, service_ids: Sequence[str]
+    connection: Connection, version_id: str, service_ids: Sequence[str], *, full: bool = True
 ) -> dict[str, bytes]:
-    """The stored JSON of those of `service_ids` that `version_id` has, by id: one read."""
+    """The stored JSON of those of `service_ids` that `version_id` has, by id: one read; the
+    full objects, or with `full` False their listings."""
     if not service_ids:
         return {}
     _begin(connection)
+    read = _DOCUMENTS[full]
     with driver_cursor(connection) as cursor:
-        rows = _DOCUMENTS.rows(cursor, connection.dialect, version_id, service_ids)
-    return {row["service_id"]: row["body"].encode() for row in rows}
+        rows = read.rows(cursor, connection.dialect, version_id, service_ids)
+    column = read.names[1]
+    return {row["service_id"]: row[column].encode() for row in rows}
 
 
 def _service_objects(

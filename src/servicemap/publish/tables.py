@@ -332,14 +332,16 @@ class SynonymGroup(SQLModel, table=True):
 
 
 class ServiceDocument(SQLModel, table=True):
-    """A service as one HSDS 3.0 object, in the JSON `/services/{id}` sends: written by the
-    publish from the version's rows (see `servicemap.publish.documents`)."""
+    """A service as one HSDS 3.0 object, in the JSON `/services/{id}` sends (`body`), and as a
+    page of `/services` lists it (`listing`): written by the publish from the version's rows
+    (see `servicemap.publish.documents`)."""
 
     __tablename__ = "service_document"
 
     directory_version_id: str = _version()
     service_id: str = Field(primary_key=True, max_length=36)
     body: str = Field(sa_column=Column(Text, nullable=False))
+    listing: str = Field(sa_column=Column(Text, nullable=False))
 
 
 # Tables whose rows belong to one directory version, in the order a publish writes them.

@@ -1,8 +1,8 @@
 """Each published service as one stored HSDS object (`service_document`): the JSON the API
 sends for `/services/{id}` and a page of search results, read as one row per service instead
 of rows of nine tables (on PostgreSQL nine round trips, most of a request's time). The
-versions already published get theirs from their rows, as a publish now writes them (a
-version that has some is left as it is).
+versions already published get theirs from revision 0011, which writes them as a publish now
+does (with the column it adds).
 
 Revision ID: 0010
 Revises: 0009
@@ -14,8 +14,6 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from servicemap.publish.documents import write_service_documents
-
 revision: str = "0010"
 down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
@@ -23,8 +21,7 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    connection = op.get_bind()
-    if "service_document" not in sa.inspect(connection).get_table_names():
+    if "service_document" not in sa.inspect(op.get_bind()).get_table_names():
         op.create_table(
             "service_document",
             sa.Column("directory_version_id", sa.String(length=36), nullable=False),
@@ -32,8 +29,3 @@ def upgrade() -> None:
             sa.Column("body", sa.Text(), nullable=False),
             sa.PrimaryKeyConstraint("directory_version_id", "service_id"),
         )
-    undocumented = connection.exec_driver_sql(
-        "SELECT id FROM directory_version WHERE id NOT IN (SELECT directory_version_id FROM service_document)"
-    )
-    for version_id in undocumented.scalars().all():
-        write_service_documents(connection, version_id)
