@@ -300,8 +300,16 @@ def test_revision_9_tags_an_older_postgresql_search_index_with_what_each_service
     assert [h.name for h in search(empty_url, "huur", include_inactive=True)] == ["Juridisch Spreekuur"]
 
 
-def test_revisions_10_and_11_store_the_documents_of_the_versions_published_before_them(
-    empty_url, demo_services
+@pytest.mark.parametrize(
+    ("revision", "undo"),
+    [
+        ("0009", "DROP TABLE service_document"),
+        ("0010", "ALTER TABLE service_document DROP COLUMN listing"),
+    ],
+    ids=["documents-from-rows", "listings-from-bodies"],
+)
+def test_revisions_10_and_11_store_each_published_services_document_and_listing(
+    empty_url, demo_services, revision, undo
 ):
     migrate(empty_url)
     publish_directory(empty_url, demo_services, [], run_id="run-1")
@@ -309,28 +317,8 @@ def test_revisions_10_and_11_store_the_documents_of_the_versions_published_befor
     stored = "SELECT directory_version_id, service_id, body, listing FROM service_document ORDER BY 1, 2"
     with engine_for(empty_url).begin() as connection:
         published = connection.exec_driver_sql(stored).all()
-        connection.exec_driver_sql("DROP TABLE service_document")  # back to what revision 9 left
-        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0009'")
-
-    migrate(empty_url)
-
-    assert schema_revision(empty_url) == head_revision()
-    assert schema_differences(empty_url) == []
-    with engine_for(empty_url).connect() as connection:
-        migrated = connection.exec_driver_sql(stored).all()
-    assert len(published) == 2 * len(demo_services)
-    assert migrated == published
-
-
-def test_revision_11_lists_each_stored_document_by_its_one_to_one_fields(empty_url, demo_services):
-    migrate(empty_url)
-    publish_directory(empty_url, demo_services, [], run_id="run-1")
-    publish_directory(empty_url, demo_services[:-1], [], run_id="run-2")
-    stored = "SELECT directory_version_id, service_id, body, listing FROM service_document ORDER BY 1, 2"
-    with engine_for(empty_url).begin() as connection:
-        published = connection.exec_driver_sql(stored).all()
-        connection.exec_driver_sql("ALTER TABLE service_document DROP COLUMN listing")  # as 0010 left it
-        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '0010'")
+        connection.exec_driver_sql(undo)  # back to what `revision` left
+        connection.exec_driver_sql(f"UPDATE {VERSION_TABLE} SET version_num = '{revision}'")
 
     migrate(empty_url)
 
