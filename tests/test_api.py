@@ -394,6 +394,26 @@ def test_an_unknown_id_is_404_naming_the_id(api, path):
     assert "'onbekend-id'" in response.json()["detail"]
 
 
+def test_a_fault_in_the_server_is_a_json_500_and_the_connection_serves_on(directory_url, monkeypatch, caplog):
+    """An error the app has no handler for is answered as a server error, in JSON, and the
+    client's connection serves its next request."""
+    with serving(create_app(directory_url)) as base, httpx.Client(base_url=base) as client:
+        service_id = client.get("/services", params={"per_page": 1}).json()["contents"][0]["id"]
+
+        def broken(*args, **kwargs):
+            raise RuntimeError("a fault in the server")
+
+        with monkeypatch.context() as patched:
+            patched.setattr(app_module.queries, "cached_service_body", broken)
+            failed = client.get(f"/services/{service_id}")
+        assert failed.status_code == 500
+        assert failed.json() == {"detail": "the server failed to answer this request; the error is logged"}
+        assert failed.headers["X-Content-Type-Options"] == "nosniff"
+        [logged] = [r for r in caplog.records if r.exc_info and r.exc_info[0] is RuntimeError]
+        assert logged.getMessage() == f"GET /services/{service_id} failed"
+        assert client.get(f"/services/{service_id}").json()["id"] == service_id
+
+
 @pytest.mark.parametrize(
     ("path", "named"),
     [

@@ -19,7 +19,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicemap.api import queries
 from servicemap.api.current import CurrentVersion, Served
@@ -236,6 +236,7 @@ def create_app(
         lifespan=lifespan,
     )
     app.add_middleware(_RefuseNul)
+    app.add_middleware(_ServerFault)  # inside CORS and the security headers, which its answer carries
     add_security(app, security or SecuritySettings.from_env(cors_origins))
     _add_error_handlers(app)
 
@@ -522,6 +523,36 @@ def _takes_request(app: FastAPI, path: str, **declared: Any) -> Callable:
         return endpoint
 
     return add
+
+
+class _ServerFault:
+    """Answers an error that no handler took with a JSON 500, and logs it with its traceback.
+    Left to Starlette's server error middleware, the error went on to uvicorn, which closed
+    the connection after the answer without saying so: a client's next request on that kept
+    connection failed with a reset. An error after the answer has begun still goes on."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def noting_start(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, noting_start)
+        except Exception:
+            if started:
+                raise
+            _log.exception("%s %s failed", scope["method"], scope["path"])
+            body = {"detail": "the server failed to answer this request; the error is logged"}
+            await JSONResponse(body, 500)(scope, receive, send)
 
 
 class _RefuseNul:
