@@ -394,6 +394,19 @@ def test_an_unknown_id_is_404_naming_the_id(api, path):
     assert "'onbekend-id'" in response.json()["detail"]
 
 
+@pytest.mark.parametrize("method", ["HEAD", "POST", "DELETE"])
+def test_a_method_other_than_get_is_answered_on_services_as_on_every_route(api, method):
+    """`/services` and `/services/{id}` are passed to their endpoints ahead of FastAPI's router;
+    what they do not take goes on to it, and is answered as on a route it passes itself."""
+    service_id = api.get("/services", params={"per_page": 1}).json()["contents"][0]["id"]
+    on_routed = api.request(method, "/organizations")
+    assert on_routed.status_code == 405
+    for path in ("/services", f"/services/{service_id}"):
+        response = api.request(method, path)
+        assert (response.status_code, response.content) == (on_routed.status_code, on_routed.content)
+        assert response.headers["allow"] == on_routed.headers["allow"] == "GET"
+
+
 def test_a_fault_in_the_server_is_a_json_500_and_the_connection_serves_on(directory_url, monkeypatch, caplog):
     """An error the app has no handler for is answered as a server error, in JSON, and the
     client's connection serves its next request."""

@@ -1,6 +1,7 @@
 """The read-only HSDS 3.0 API over the published directory: a thin layer over `search` and
 the publish's tables and stored service documents, with every error mapped here, once."""
 
+import inspect
 import logging
 import math
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
@@ -19,6 +20,7 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.datastructures import QueryParams
 from starlette.exceptions import HTTPException
+from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from servicemap.api import queries
@@ -235,6 +237,7 @@ def create_app(
         redoc_url=None,
         lifespan=lifespan,
     )
+    app.add_middleware(_DirectRoutes, api=app)  # the innermost: see there
     app.add_middleware(_RefuseNul)
     app.add_middleware(_ServerFault)  # inside CORS and the security headers, which its answer carries
     add_security(app, security or SecuritySettings.from_env(cors_origins))
@@ -507,10 +510,67 @@ class _RequestRoute(APIRoute):
     dependencies, validating what it returns) cost the hot routes, which take none of that,
     more than answering from memory; the route's declaration still writes its OpenAPI. So
     nothing declared on such a route is solved or validated: a route that needs a parameter
-    or a dependency is declared with `app.get`."""
+    or a dependency is declared with `app.get`. A request is passed to the endpoint by
+    _DirectRoutes; the route itself answers only when that does not (see there)."""
 
     def get_route_handler(self) -> Callable[[Request], Awaitable[Response]]:
         return self.endpoint
+
+
+class _DirectRoutes:
+    """Passes a request that a _RequestRoute takes straight to its endpoint, from inside the
+    app's own middleware (security headers, rate limit, NUL refusal: they apply as to any
+    request) but before FastAPI's router and the machinery it runs for every request: a
+    Request, exit stacks for dependencies, the exception middleware. Those routes use none
+    of it, and it cost a search of the demo directory 0.03-0.04 ms at p95 over HTTP, a tenth
+    of all the API adds to the search (benchmarks/api.py). Each route decides whether it takes a
+    request (path, method, root path), as in the router; an error is answered by the app's
+    exception handlers, as on any route. Every other request goes on to FastAPI, and so does
+    any a route matches only in part (a HEAD, say), which FastAPI answers as before. A route
+    declared before these must not take their paths: this does not look at it."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+        # Built with the middleware, at the first request: every route is declared by then.
+        self.routes = [route for route in api.router.routes if isinstance(route, _RequestRoute)]
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            for route in self.routes:
+                match, child_scope = route.matches(scope)
+                if match is Match.FULL:
+                    scope.update(child_scope)
+                    await self._answer(route, scope, receive, send)
+                    return
+        await self.app(scope, receive, send)
+
+    async def _answer(self, route: _RequestRoute, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive, send)
+        try:
+            response = await route.endpoint(request)
+        except Exception as exc:
+            handler = self._handler(exc)
+            if handler is None:
+                raise  # to _ServerFault, as from any route
+            # On the event loop: every handler of this app only builds a small answer.
+            response = handler(request, exc)
+            if inspect.isawaitable(response):
+                response = await response
+        await response(scope, receive, send)
+
+    def _handler(self, exc: Exception) -> Callable | None:
+        """The handler the exception middleware would pick: by status for an HTTPException,
+        else by the nearest class; none for what the server error middleware handles."""
+        handlers = self.api.exception_handlers
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return handlers[exc.status_code]
+        for kind in type(exc).__mro__:
+            if kind is Exception:
+                return None
+            if kind in handlers:
+                return handlers[kind]
+        return None
 
 
 def _takes_request(app: FastAPI, path: str, **declared: Any) -> Callable:
