@@ -561,7 +561,8 @@ class _DirectRoutes:
 
     def _handler(self, exc: Exception) -> Callable | None:
         """The handler the exception middleware would pick: by status for an HTTPException,
-        else by the nearest class; none for what the server error middleware handles."""
+        else by the nearest class; none for an error left to _ServerFault (no class of it but
+        Exception and above has a handler)."""
         handlers = self.api.exception_handlers
         if isinstance(exc, HTTPException) and exc.status_code in handlers:
             return handlers[exc.status_code]
